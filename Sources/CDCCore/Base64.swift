@@ -1,0 +1,15 @@
+import Foundation
+
+/// Base64 (RFC 4648 §4, with padding) for blob values in events; Foundation's codec, strict
+/// on decode.
+public enum Base64 {
+    public static func encode(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString()
+    }
+
+    /// Decodes padded base64; `nil` on any character outside the alphabet.
+    public static func decode(_ text: String) -> [UInt8]? {
+        guard let data = Data(base64Encoded: text) else { return nil }
+        return [UInt8](data)
+    }
+}

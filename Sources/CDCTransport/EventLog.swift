@@ -1,0 +1,296 @@
+import CDCCore
+import CDCSQLite
+import Foundation
+
+/// The embedded event log: an SQLite file owned by the agent, the default transport.
+///
+/// Layout (format 1):
+/// - `cdc_events(lsn INTEGER PRIMARY KEY, ts_ms, type, tbl, event)`: one row per event, the
+///   event's JSON line in `event`.
+/// - `cdc_log_meta(key, value)`: format, source identity, and `pruned_through` (the highest
+///   LSN removed by retention).
+/// - `cdc_agent_state(key, value)`: the agent's capture position, written in the same
+///   transaction as the events it covers, so an agent restarted after a crash resumes
+///   exactly after the last durable event.
+/// - `cdc_snapshot_requests`: sinks that fell behind retention ask the agent for a new
+///   snapshot epoch here.
+///
+/// The file is in WAL mode with `synchronous=FULL`: an append that returned is on disk.
+/// One writer (the agent); any number of readers.
+public final class EventLog {
+    /// The current on-disk format.
+    public static let formatVersion: Int64 = 1
+
+    public let path: String
+    let connection: Connection
+    private var appendStatement: Statement?
+    private var stateStatement: Statement?
+
+    /// Opens (and with `create`, creates) an event log.
+    ///
+    /// - Parameters:
+    ///   - path: the log file.
+    ///   - create: create the file and its tables when missing (the agent); readers pass
+    ///     `false` and get an error for a missing file.
+    ///   - readOnly: open without write access (sinks that only read).
+    /// - Throws: ``SQLiteError`` when the file cannot be opened, ``EventLogError/notAnEventLog``
+    ///   when it is an SQLite file of another kind.
+    public init(path: String, create: Bool = false, readOnly: Bool = false) throws {
+        self.path = path
+        if create, !FileManager.default.fileExists(atPath: path) {
+            // The log holds the service's data: readable by its owner only (umask may widen
+            // nothing beyond this; chmod after creation enforces it).
+            connection = try Connection(path: path, mode: .create)
+            chmod(path, 0o600)
+        } else {
+            if !FileManager.default.fileExists(atPath: path) {
+                throw SQLiteError(code: .cantOpen, message: "no such file", path: path)
+            }
+            connection = try Connection(path: path, mode: readOnly ? .readOnly : .readWrite)
+        }
+        if !readOnly {
+            if try connection.journalMode() != "wal" {
+                try connection.execute("PRAGMA journal_mode=WAL")
+            }
+            try connection.execute("PRAGMA synchronous=FULL")
+        }
+        try validateOrCreate(create: create && !readOnly)
+    }
+
+    private func validateOrCreate(create: Bool) throws {
+        let hasMeta = try connection.tableExists("cdc_log_meta")
+        if !hasMeta {
+            let tables = try connection.userTableNames()
+            guard create, tables.isEmpty else {
+                throw EventLogError.notAnEventLog(path: path, reason: tables.isEmpty ? "it has no event tables" : "it holds other tables: \(tables.prefix(3).joined(separator: ", "))")
+            }
+            try connection.transaction {
+                try connection.execute("""
+                    CREATE TABLE cdc_log_meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+                    CREATE TABLE cdc_events(lsn INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, type TEXT NOT NULL, tbl TEXT, event TEXT NOT NULL);
+                    CREATE INDEX cdc_events_ts ON cdc_events(ts_ms);
+                    CREATE TABLE cdc_agent_state(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+                    CREATE TABLE cdc_snapshot_requests(id INTEGER PRIMARY KEY, requested_ms INTEGER NOT NULL, requester TEXT NOT NULL, tables TEXT NOT NULL, served_epoch INTEGER);
+                    """)
+                try connection.execute("INSERT INTO cdc_log_meta VALUES ('format', ?), ('pruned_through', 0), ('created_ms', ?)",
+                                       [.integer(Self.formatVersion), .integer(Self.nowMilliseconds())])
+            }
+            return
+        }
+        guard case .integer(let format)? = try connection.scalar("SELECT value FROM cdc_log_meta WHERE key = 'format'") else {
+            throw EventLogError.notAnEventLog(path: path, reason: "format marker missing")
+        }
+        guard format == Self.formatVersion else {
+            throw EventLogError.notAnEventLog(path: path, reason: "format \(format), this build reads format \(Self.formatVersion)")
+        }
+        for table in ["cdc_events", "cdc_agent_state", "cdc_snapshot_requests"] where try !connection.tableExists(table) {
+            throw EventLogError.notAnEventLog(path: path, reason: "table \(table) is missing")
+        }
+    }
+
+    /// The current time, UTC milliseconds since 1970.
+    public static func nowMilliseconds() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
+
+    /// Closes the underlying connection.
+    public func close() throws {
+        appendStatement = nil
+        stateStatement = nil
+        try connection.close()
+    }
+
+    // MARK: - Source identity
+
+    /// Binds the log to one source (`service` and database path) on first use, and checks
+    /// it on every later one.
+    /// - Throws: ``EventLogError/sourceMismatch`` when the log belongs to another source.
+    public func claim(for source: SourceInfo) throws {
+        let identity = "\(source.service) (\(source.database))"
+        try connection.transaction {
+            if let existing = try connection.scalar("SELECT value FROM cdc_log_meta WHERE key = 'source'")?.stringValue {
+                guard existing == identity else { throw EventLogError.sourceMismatch(path: path, expected: identity, found: existing) }
+            } else {
+                try connection.execute("INSERT INTO cdc_log_meta VALUES ('source', ?)", [.string(identity)])
+            }
+        }
+    }
+
+    // MARK: - Writing
+
+    /// The LSN of the newest event, or the highest LSN ever pruned, or 0 for a new log.
+    public func lastLSN() throws -> LSN {
+        if case .integer(let v)? = try connection.scalar("SELECT max(lsn) FROM cdc_events") { return LSN(v) }
+        return try prunedThrough()
+    }
+
+    /// Appends a batch durably in one transaction, together with the agent's capture state.
+    ///
+    /// - Parameters:
+    ///   - events: events with LSNs strictly increasing and above ``lastLSN()``.
+    ///   - state: key/value pairs of the agent's position covering exactly these events
+    ///     (for example the change-table sequence consumed); stored in the same transaction.
+    /// - Throws: ``EventLogError/nonIncreasingLSN``, ``SQLiteError``.
+    /// - Complexity: O(events).
+    public func append(_ events: [Event], state: [String: SQLiteValue] = [:]) throws {
+        try connection.transaction {
+            var last = try lastLSN()
+            if appendStatement == nil {
+                appendStatement = try connection.prepare("INSERT INTO cdc_events(lsn, ts_ms, type, tbl, event) VALUES (?, ?, ?, ?, ?)")
+            }
+            guard let insert = appendStatement else { return }
+            for e in events {
+                guard e.lsn > last else { throw EventLogError.nonIncreasingLSN(path: path, last: last, offending: e.lsn) }
+                last = e.lsn
+                try insert.run([
+                    .integer(e.lsn.rawValue),
+                    .integer(e.timestampMilliseconds),
+                    .string(e.typeName),
+                    e.tableName.map { .string($0) } ?? .null,
+                    .text(e.jsonLine()),
+                ])
+            }
+            try writeState(state)
+        }
+    }
+
+    private func writeState(_ state: [String: SQLiteValue]) throws {
+        guard !state.isEmpty else { return }
+        if stateStatement == nil {
+            stateStatement = try connection.prepare("INSERT OR REPLACE INTO cdc_agent_state(key, value) VALUES (?, ?)")
+        }
+        for (k, v) in state.sorted(by: { $0.key < $1.key }) { try stateStatement?.run([.string(k), v]) }
+    }
+
+    /// Stores agent state without events (for example after an idle poll).
+    public func saveState(_ state: [String: SQLiteValue]) throws {
+        try connection.transaction { try writeState(state) }
+    }
+
+    /// The agent's stored capture state.
+    public func agentState() throws -> [String: SQLiteValue] {
+        var out: [String: SQLiteValue] = [:]
+        for row in try connection.query("SELECT key, value FROM cdc_agent_state") {
+            if let k = row[0].stringValue { out[k] = row[1] }
+        }
+        return out
+    }
+
+    // MARK: - Reading
+
+    /// The highest LSN removed by retention (0 when nothing was pruned).
+    public func prunedThrough() throws -> LSN {
+        if case .integer(let v)? = try connection.scalar("SELECT value FROM cdc_log_meta WHERE key = 'pruned_through'") { return LSN(v) }
+        return .zero
+    }
+
+    /// Reads up to `limit` events with LSN greater than `offset`, in LSN order.
+    ///
+    /// - Throws: ``EventLogError/offsetPruned`` when events after `offset` were already
+    ///   removed by retention; ``EventLogError/corruptEvent`` for a row that is not a valid
+    ///   event (naming its LSN).
+    /// - Complexity: O(limit) plus a b-tree seek.
+    public func read(after offset: LSN, limit: Int) throws -> [Event] {
+        try readRaw(after: offset, limit: limit).map { lsn, bytes in
+            do {
+                let e = try Event(jsonLine: bytes)
+                guard e.lsn == lsn else { throw EventLogError.corruptEvent(path: path, lsn: lsn, reason: "its JSON says LSN \(e.lsn)") }
+                return e
+            } catch let e as EventDecodingError {
+                throw EventLogError.corruptEvent(path: path, lsn: lsn, reason: e.description)
+            }
+        }
+    }
+
+    /// Reads stored JSON lines without decoding them (for tools that copy events).
+    public func readRaw(after offset: LSN, limit: Int) throws -> [(LSN, [UInt8])] {
+        // One read transaction, so the pruning check and the rows come from one snapshot.
+        try connection.transaction(.deferred) {
+            let pruned = try prunedThrough()
+            guard offset >= pruned else { throw EventLogError.offsetPruned(path: path, requested: offset, prunedThrough: pruned) }
+            let statement = try connection.prepare("SELECT lsn, event FROM cdc_events WHERE lsn > ? ORDER BY lsn LIMIT ?")
+            try statement.bind([.integer(offset.rawValue), .integer(Int64(limit))])
+            var out: [(LSN, [UInt8])] = []
+            while try statement.step() {
+                guard case .integer(let lsn) = statement.value(at: 0) else { throw EventLogError.corruptEvent(path: path, lsn: .zero, reason: "an LSN is not an integer") }
+                switch statement.value(at: 1) {
+                case .text(let b), .blob(let b): out.append((LSN(lsn), b))
+                default: throw EventLogError.corruptEvent(path: path, lsn: LSN(lsn), reason: "the event is not text")
+                }
+            }
+            return out
+        }
+    }
+
+    /// A number that changes whenever another connection commits to the log
+    /// (`PRAGMA data_version`); followers poll it cheaply to wake on new events.
+    public func changeCounter() throws -> Int64 { try connection.dataVersion() }
+
+    // MARK: - Retention
+
+    /// Removes old events: those older than `maximumAgeMilliseconds`, then the oldest until
+    /// the events' stored size is at most `maximumBytes`. Records `pruned_through` in the
+    /// same transaction, so readers behind it get ``EventLogError/offsetPruned``.
+    ///
+    /// - Parameters:
+    ///   - maximumAgeMilliseconds: keep events newer than this (by `ts_ms`); `nil` for no limit.
+    ///   - maximumBytes: keep at most this many bytes of event JSON; `nil` for no limit.
+    ///   - now: the current time, UTC milliseconds (a parameter so tests can move time).
+    /// - Returns: the number of events removed.
+    @discardableResult
+    public func prune(maximumAgeMilliseconds: Int64?, maximumBytes: Int64?, now: Int64 = EventLog.nowMilliseconds()) throws -> Int {
+        try connection.transaction {
+            var through: Int64 = try prunedThrough().rawValue
+            if let age = maximumAgeMilliseconds,
+               case .integer(let lsn)? = try connection.scalar("SELECT max(lsn) FROM cdc_events WHERE ts_ms < ?", [.integer(now - age)]) {
+                through = max(through, lsn)
+            }
+            if let maxBytes = maximumBytes {
+                // Walk from the newest event back until the budget is spent; everything older goes.
+                let statement = try connection.prepare("SELECT lsn, length(event) FROM cdc_events WHERE lsn > ? ORDER BY lsn DESC")
+                try statement.bind([.integer(through)])
+                var total: Int64 = 0
+                while try statement.step() {
+                    guard case .integer(let lsn) = statement.value(at: 0), case .integer(let n) = statement.value(at: 1) else { continue }
+                    total += n
+                    if total > maxBytes { through = max(through, lsn); break }
+                }
+            }
+            let removed = try connection.execute("DELETE FROM cdc_events WHERE lsn <= ?", [.integer(through)])
+            try connection.execute("UPDATE cdc_log_meta SET value = ? WHERE key = 'pruned_through'", [.integer(through)])
+            return Int(removed)
+        }
+    }
+
+    // MARK: - Snapshot requests
+
+    /// Records a sink's request for a new snapshot epoch (served by the agent).
+    /// - Returns: the request id.
+    public func requestSnapshot(requester: String, tables: [String]) throws -> Int64 {
+        try connection.execute("INSERT INTO cdc_snapshot_requests(requested_ms, requester, tables) VALUES (?, ?, ?)",
+                               [.integer(Self.nowMilliseconds()), .string(requester), .string(tables.joined(separator: "\n"))])
+        return connection.lastInsertRowID
+    }
+
+    /// Requests not yet served, oldest first: (id, tables; empty means all).
+    public func pendingSnapshotRequests() throws -> [(id: Int64, tables: [String])] {
+        try connection.query("SELECT id, tables FROM cdc_snapshot_requests WHERE served_epoch IS NULL ORDER BY id").map { row in
+            guard case .integer(let id) = row[0] else { return (0, []) }
+            let tables = (row[1].stringValue ?? "").split(separator: "\n").map(String.init)
+            return (id, tables)
+        }
+    }
+
+    /// Marks requests as served by the epoch starting at `epoch`.
+    public func markSnapshotRequestsServed(_ ids: [Int64], epoch: LSN) throws {
+        try connection.transaction {
+            for id in ids {
+                try connection.execute("UPDATE cdc_snapshot_requests SET served_epoch = ? WHERE id = ?", [.integer(epoch.rawValue), .integer(id)])
+            }
+        }
+    }
+
+    /// The epoch that served request `id`, once served.
+    public func servedEpoch(ofRequest id: Int64) throws -> LSN? {
+        if case .integer(let e)? = try connection.scalar("SELECT served_epoch FROM cdc_snapshot_requests WHERE id = ?", [.integer(id)]) { return LSN(e) }
+        return nil
+    }
+}

@@ -1,0 +1,2 @@
+import XCTest
+final class CDCCoreTestsPlaceholder: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }

@@ -1,0 +1,2 @@
+import XCTest
+final class CDCSQLiteTestsPlaceholder: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }
