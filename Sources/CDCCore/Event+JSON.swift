@@ -259,15 +259,20 @@ private struct FieldReader {
         }
     }
 
-    /// Reads an image object whose members must be exactly `names`, in that order.
+    /// Reads an image object whose members must be exactly `names` (in any order; the
+    /// result is in the order of `names`).
     func image(_ path: String, names: [String], required: Bool) throws -> [SQLiteValue]? {
         let v = try member(path, in: nil)
         if case .null = v, !required { return nil }
         guard case .object(let members) = v else { throw fail(path, required ? "must be an object" : "must be an object or null") }
-        guard members.map(\.0) == names else {
-            throw fail(path, "members must be the schema's \(path == "key" ? "key" : "column") names in order: \(names.joined(separator: ", "))")
+        let kind = path == "key" ? "key" : "column"
+        guard members.count == names.count else {
+            throw fail(path, "must have exactly the schema's \(kind) names: \(names.joined(separator: ", "))")
         }
-        return try members.map { name, json in
+        return try names.map { name in
+            guard let json = members.first(where: { $0.0 == name })?.1 else {
+                throw fail("\(path).\(name)", "missing (an image has exactly the schema's \(kind) names)")
+            }
             do { return try SQLiteValue(json: json) } catch let e as ValueDecodingError {
                 throw fail("\(path).\(name)", e.reason)
             }

@@ -1,2 +1,0 @@
-import XCTest
-final class CDCCoreTestsPlaceholder: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }
