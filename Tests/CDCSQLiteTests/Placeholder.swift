@@ -1,2 +1,0 @@
-import XCTest
-final class CDCSQLiteTestsPlaceholder: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }
