@@ -33,14 +33,16 @@ let package = Package(
         .target(name: "CDCSinks", dependencies: ["CDCCore", "CDCSQLite", "CDCTransport"]),
         // Layer 8: reconciliation.
         .target(name: "CDCReconcile", dependencies: ["CDCCore", "CDCSQLite", "CDCSinks"]),
+        // The sample service (schema + seeded writer) shared by the demo, the benchmark and tests.
+        .target(name: "CDCWorkload", dependencies: ["CDCCore", "CDCSQLite"]),
         // Argument scanning, exit codes, logging set-up shared by the executables.
         .target(name: "CDCCommandLine", dependencies: ["CDCCore"]),
         // Layer 9: thin executables.
         .executableTarget(name: "cdc-agent", dependencies: ["CDCCommandLine", "CDCCapture", "CDCTransport", "CDCSQLite", "CDCCore"]),
         .executableTarget(name: "cdc-sink", dependencies: ["CDCCommandLine", "CDCSinks", "CDCTransport", "CDCCore"]),
         .executableTarget(name: "replica-check", dependencies: ["CDCCommandLine", "CDCReconcile", "CDCSinks", "CDCCore"]),
-        .executableTarget(name: "cdc-demo", dependencies: ["CDCCommandLine", "CDCCapture", "CDCTransport", "CDCSinks", "CDCReconcile", "CDCSQLite", "CDCCore"]),
-        .executableTarget(name: "cdc-bench", dependencies: ["CDCCommandLine", "CDCCapture", "CDCTransport", "CDCSinks", "CDCReconcile", "CDCSQLite", "CDCCore"]),
+        .executableTarget(name: "cdc-demo", dependencies: ["CDCCommandLine", "CDCWorkload", "CDCCapture", "CDCTransport", "CDCSinks", "CDCReconcile", "CDCSQLite", "CDCCore"]),
+        .executableTarget(name: "cdc-bench", dependencies: ["CDCCommandLine", "CDCWorkload", "CDCCapture", "CDCTransport", "CDCSinks", "CDCReconcile", "CDCSQLite", "CDCCore"]),
 
         .target(name: "CDCTestSupport", dependencies: ["CDCCore", "CDCSQLite"], path: "Tests/CDCTestSupport"),
         .testTarget(name: "CDCCoreTests", dependencies: ["CDCCore", "CDCTestSupport"]),
@@ -49,7 +51,7 @@ let package = Package(
         .testTarget(name: "CDCTransportTests", dependencies: ["CDCTransport", "CDCSQLite", "CDCTestSupport"]),
         .testTarget(name: "CDCSinksTests", dependencies: ["CDCSinks", "CDCTransport", "CDCSQLite", "CDCTestSupport"]),
         .testTarget(name: "CDCReconcileTests", dependencies: ["CDCReconcile", "CDCSinks", "CDCSQLite", "CDCTestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["CDCCapture", "CDCTransport", "CDCSinks", "CDCReconcile", "CDCSQLite", "CDCTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["CDCWorkload", "CDCCapture", "CDCTransport", "CDCSinks", "CDCReconcile", "CDCSQLite", "CDCTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -10,7 +10,7 @@ final class ConnectionTests: XCTestCase {
         try db.execute("CREATE TABLE t(v)")  // no declared type: no affinity, nothing converted
         let values: [SQLiteValue] = [
             .null, .integer(.min), .integer(.max), .integer(9_007_199_254_740_993),
-            .real(-0.0), .real(1e308), .real(5e-324), .real(.infinity),
+            .real(-0.0), .real(1e308), .real(.leastNonzeroMagnitude), .real(.infinity),
             .text([]), .string("a\u{0}b"), .string("😀𝄞"), .text([0xFF, 0xFE]),
             .blob([]), .blob([0, 1, 2, 255]),
         ]
