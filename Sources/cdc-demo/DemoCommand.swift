@@ -1,0 +1,132 @@
+import CDCCommandLine
+import CDCCore
+import CDCSQLite
+import CDCWorkload
+import Foundation
+
+/// Runs agent, sink and replica-check as real processes on a sample service that another
+/// process keeps writing to, and prints a one-screen summary.
+struct DemoCommand {
+    var seconds: Int64
+    var rate: Int64
+    var directory: String?
+
+    static let usage = """
+        usage: cdc-demo [--seconds N] [--rate TPS] [--dir PATH]
+
+        Creates a sample shop database (customers, orders, order lines) in WAL mode, installs
+        the change-table capture, starts cdc-agent and cdc-sink --follow as processes, drives
+        a writer process for N seconds (default 10) at about TPS transactions per second
+        (default 500), waits for the read model to catch up, runs replica-check, and prints
+        a summary. Files stay in --dir (default: a new folder under /tmp).
+        """
+
+    init(arguments: [String]) throws {
+        var scanner = ArgumentScanner(command: "cdc-demo", arguments: arguments)
+        if scanner.wantsHelp() { print(Self.usage); exit(0) }
+        seconds = try scanner.integer("--seconds", range: 1...3600) ?? 10
+        rate = try scanner.integer("--rate", range: 1...100_000) ?? 500
+        directory = try scanner.value("--dir")
+        try scanner.finish()
+    }
+
+    func run() throws -> ExitCode {
+        let dir = try directory ?? makeDemoDirectory()
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let shop = dir + "/shop.db", log = dir + "/events.db", replica = dir + "/read-model.db"
+        for f in [shop, log, replica] {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: f + suffix) }
+        }
+        let bin = Self.binDirectory()
+        say("cdc-demo: files in \(dir)")
+
+        // 1. A service with data already in it, so the agent's first run takes a snapshot.
+        try SampleShop.create(at: shop)
+        let seedWriter = try ShopWriter(path: shop, seed: 7)
+        try seedWriter.bulkInsertCustomers(500, perTransaction: 100)
+        for _ in 0..<300 { try seedWriter.step() }
+        say("service: sample shop created with \(seedWriter.counts.rowChanges) rows written")
+
+        // 2. Install capture, start agent and sink.
+        let install = try ChildProcess.run(bin + "/cdc-agent", ["install", "--db", shop])
+        guard install.status == 0 else { throw DemoFailure("cdc-agent install failed: \(install.standardError)") }
+        let agent = try ChildProcess(bin + "/cdc-agent", ["run", "--db", shop, "--log", log], logFile: dir + "/agent.log")
+        let sink = try ChildProcess(bin + "/cdc-sink", ["--log", log, "--replica", replica, "--follow"], logFile: dir + "/sink.log")
+        defer { agent.terminate(); sink.terminate() }
+
+        // 3. The service's writer, in its own process.
+        say("writer: \(rate) transactions/s for \(seconds) s …")
+        let writer = try ChildProcess(bin + "/cdc-demo", ["writer", "--db", shop, "--seconds", String(seconds), "--seed", "42", "--rate", String(rate)], captureOutput: true)
+        let lag = LagSampler(logPath: log, replicaPath: replica)
+        let started = Date()
+        while writer.isRunning {
+            lag.sample()
+            usleep(5_000)
+            guard agent.isRunning, sink.isRunning else { throw DemoFailure("agent or sink stopped early; see \(dir)/agent.log and \(dir)/sink.log") }
+        }
+        let writerSeconds = Date().timeIntervalSince(started)
+        guard writer.exitStatus == 0 else { throw DemoFailure("the writer failed: \(writer.output)") }
+
+        // 4. Wait for the read model to catch up, then stop agent and sink cleanly.
+        let caughtUp = try waitUntilCaughtUp(shop: shop, log: log, replica: replica, lag: lag, timeoutSeconds: 60)
+        let catchUpSeconds = Date().timeIntervalSince(started) - writerSeconds
+        agent.terminate()
+        sink.terminate()
+        guard agent.exitStatus == 0, sink.exitStatus == 0 else {
+            throw DemoFailure("agent exited \(agent.exitStatus), sink exited \(sink.exitStatus) on SIGTERM; see \(dir)/*.log")
+        }
+
+        // 5. Prove it.
+        let check = try ChildProcess.run(bin + "/replica-check", ["--source", shop, "--replica", replica, "--log", log])
+        let stats = try EventStats(logPath: log)
+        let written = writer.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        say("")
+        say("──────────────────────────── cdc-demo summary ────────────────────────────")
+        say("writer           \(written)")
+        say("events captured  \(stats.changes) row changes in \(stats.transactions) transactions, \(stats.snapshotRows) snapshot rows, last LSN \(stats.lastLSN)")
+        say(String(format: "capture rate     %.0f row-change events/s while the writer ran %.1f s; caught up %.2f s after it stopped",
+                   Double(stats.changes) / max(writerSeconds, 0.001), writerSeconds, catchUpSeconds))
+        say(lag.summary())
+        say("read model       \(caughtUp ? "caught up" : "DID NOT catch up within 60 s")")
+        say("replica-check    exit \(check.status)")
+        for line in check.standardOutput.split(separator: "\n") { say("  " + line) }
+        say("──────────────────────────────────────────────────────────────────────────")
+        say(check.status == 0 ? "consistent: the read model equals its source" : "NOT consistent: see above and \(dir)")
+        return check.status == 0 && caughtUp ? .success : .failure
+    }
+
+    private func say(_ line: String) { print(line); fflush(stdout) }
+
+    private func makeDemoDirectory() throws -> String {
+        let path = NSTemporaryDirectory() + "cdc-demo-" + String(UUID().uuidString.prefix(8)).lowercased()
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// The folder of this executable, where SwiftPM puts its siblings.
+    static func binDirectory() -> String {
+        let exe = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
+        return exe.resolvingSymlinksInPath().deletingLastPathComponent().path
+    }
+
+    /// Waits until no change is pending in the source and the sink has applied the log's
+    /// last LSN.
+    private func waitUntilCaughtUp(shop: String, log: String, replica: String, lag: LagSampler, timeoutSeconds: Double) throws -> Bool {
+        let deadline = Date().addingTimeInterval(timeoutSeconds)
+        while Date() < deadline {
+            lag.sample()
+            let source = try Connection(path: shop, mode: .readOnly)
+            let pending = (try? source.scalar("SELECT count(*) FROM _cdc_changes")) ?? nil
+            if pending == .integer(0), let applied = lag.appliedLSN(), let last = try EventStats.lastLSN(logPath: log), applied >= last {
+                return true
+            }
+            usleep(10_000)
+        }
+        return false
+    }
+}
+
+struct DemoFailure: Error, WorkFailure, CustomStringConvertible {
+    var description: String
+    init(_ message: String) { description = message }
+}
