@@ -1,0 +1,153 @@
+import CDCCore
+import CDCSQLite
+import CDCTransport
+
+extension ChangeTableCapture {
+    /// Queues a `requested` snapshot epoch for the log's unserved snapshot requests.
+    func queueSnapshotRequests() throws {
+        let requests = try log.pendingSnapshotRequests()
+        guard !requests.isEmpty else { return }
+        var ids: Set<Int64>? = []
+        for request in requests {
+            if request.tables.isEmpty { ids = nil; break }
+            for name in request.tables {
+                if let record = meta.table(named: name) { ids?.insert(record.id) } else {
+                    logger.warning("\(sourcePath): snapshot request \(request.id) names \(quoteIdentifier(name)), which is not captured; ignoring that table")
+                }
+            }
+        }
+        pendingSnapshot = PendingSnapshot(tableIDs: ids, reason: "requested", requestIDs: requests.map(\.id))
+    }
+
+    /// Runs one snapshot epoch: in ONE read transaction on the source, reads H, the highest
+    /// change sequence ever assigned; for a partial epoch first streams the other tables'
+    /// changes up to H; then emits `snapshot_start`, one `snapshot` event per row of each
+    /// table, and `snapshot_end`. Changes with seq ≤ H are reflected in the rows read, so
+    /// the capture position becomes H: nothing is missed or doubled at the boundary.
+    ///
+    /// Events are appended in batches (memory O(batch size)); only the last append stores
+    /// the new position, so a crash mid-epoch reruns the epoch.
+    ///
+    /// - Returns: events appended, or `nil` when `stop()` ended it early (not durable as a
+    ///   position; the epoch runs again next time).
+    /// - Complexity: O(rows of the tables).
+    func runSnapshot(_ request: PendingSnapshot, until stop: () -> Bool) throws -> Int? {
+        let ids = request.tableIDs.map { Array($0).sorted() } ?? meta.orderedTables.map(\.id)
+        let tables = ids.compactMap { schemas[$0] }
+        let epochTables = tables.map(\.name)
+        logger.info("\(sourcePath): snapshot epoch (\(request.reason)) of \(epochTables.count) table(s) starting")
+        var appended = 0
+        var lsn = try log.lastLSN().rawValue + 1
+        var buffer: [Event] = []
+        var stopped = false
+        func flush(state: [String: SQLiteValue] = [:]) throws {
+            guard !buffer.isEmpty || !state.isEmpty else { return }
+            try log.append(buffer, state: state)
+            appended += buffer.count
+            buffer.removeAll(keepingCapacity: true)
+        }
+        func add(_ event: Event) throws {
+            // Flush before adding, so the newest event stays in the buffer and can still be
+            // marked the last of its group.
+            if buffer.count >= batchSize { try flush() }
+            buffer.append(event)
+        }
+        let boundary: Int64 = try withConsistentRead {
+            let h: Int64
+            if case .integer(let v)? = try connection.scalar("SELECT seq FROM sqlite_sequence WHERE name = ?", [.string(ChangeTableLayout.changeTable)]) {
+                h = max(v, consumedSeq)
+            } else {
+                h = consumedSeq
+            }
+            let now = EventLog.nowMilliseconds()
+            if request.tableIDs != nil {
+                // Changes of the other tables up to H must come first: the new position H
+                // covers them too.
+                let inEpoch = Set(ids)
+                var cursor = consumedSeq
+                var group: OpenGroup?
+                while true {
+                    let rows = try readChangeRows(after: cursor, through: h, limit: batchSize)
+                    guard let last = rows.last?.seq else { break }
+                    cursor = last
+                    for row in rows where !inEpoch.contains(row.tableID) {
+                        for change in try pendingChanges(for: row) { try add(makeChangeEvent(change, lsn: &lsn, group: &group)) }
+                    }
+                }
+                if group != nil { markLastOfGroup(&buffer) }
+            }
+            let epoch = SnapshotEpoch(epoch: LSN(lsn), tables: epochTables, reason: request.reason)
+            try add(Event(lsn: LSN(lsn), source: source, timestampMilliseconds: now, body: .snapshotStart(epoch)))
+            lsn += 1
+            var group: OpenGroup?
+            for schema in tables {
+                if stop() { stopped = true; break }
+                try readRows(of: schema) { key, row in
+                    let change = PendingChange(table: schema, operation: .snapshot, key: key, before: nil, after: row, timestampMilliseconds: now)
+                    try add(makeChangeEvent(change, lsn: &lsn, group: &group))
+                }
+            }
+            if stopped { return h }
+            if group != nil { markLastOfGroup(&buffer) }
+            try add(Event(lsn: LSN(lsn), source: source, timestampMilliseconds: now, body: .snapshotEnd(epoch)))
+            lsn += 1
+            return h
+        }
+        if stopped {
+            logger.info("\(sourcePath): snapshot epoch interrupted; it runs again on the next start")
+            return nil
+        }
+        let epochLSN = buffer.first(where: { if case .snapshotStart = $0.body { return true } else { return false } })?.lsn
+        openGroup = nil
+        try flush(state: stateForLog(changeSeq: boundary))
+        consumedSeq = boundary
+        try deleteConsumedRows()
+        if !request.requestIDs.isEmpty {
+            let startLSN = try epochLSN ?? findEpochStart(before: LSN(lsn))
+            try log.markSnapshotRequestsServed(request.requestIDs, epoch: startLSN)
+        }
+        pendingSnapshot = nil
+        logger.info("\(sourcePath): snapshot epoch (\(request.reason)) done: \(appended) event(s), change seq \(boundary)")
+        return appended
+    }
+
+    /// The LSN of the newest `snapshot_start` at or before `limit` (used when the start marker
+    /// was flushed in an earlier append of the epoch).
+    private func findEpochStart(before limit: LSN) throws -> LSN {
+        var offset = LSN(max(0, limit.rawValue - 1 - Int64(batchSize) * 4))
+        // Markers are rare and the epoch just ended: scan back in windows from the end.
+        while true {
+            let events = try log.read(after: offset, limit: Int(limit.rawValue - offset.rawValue))
+            if let start = events.last(where: { if case .snapshotStart = $0.body { return true } else { return false } }) {
+                return start.lsn
+            }
+            if offset == .zero { return .zero }
+            offset = LSN(max(0, offset.rawValue - Int64(batchSize) * 4))
+        }
+    }
+
+    /// Marks the last change event in `buffer` as the last of its group.
+    private func markLastOfGroup(_ buffer: inout [Event]) {
+        guard let i = buffer.lastIndex(where: { $0.change != nil }), case .change(var c) = buffer[i].body else { return }
+        c.transaction.isLast = true
+        buffer[i].body = .change(c)
+    }
+
+    /// Streams every row of a table: its key (in `keyNames` order) and its full row.
+    func readRows(of schema: TableSchema, _ body: ([SQLiteValue], [SQLiteValue]) throws -> Void) throws {
+        var columns = schema.columns.map { quoteIdentifier($0.name) }
+        let rowIDAlias = schema.hasRowIDKey ? schema.rowIDKeyName : nil
+        if let alias = rowIDAlias { columns.insert(alias, at: 0) }
+        let statement = try connection.prepare("SELECT \(columns.joined(separator: ", ")) FROM \(quoteIdentifier(schema.name))")
+        let keyIndices = schema.keyColumnIndices
+        while try statement.step() {
+            var row = statement.row()
+            if rowIDAlias != nil {
+                let rowID = row.removeFirst()
+                try body([rowID], row)
+            } else {
+                try body(keyIndices.map { row[$0] }, row)
+            }
+        }
+    }
+}

@@ -1,0 +1,251 @@
+import CDCCore
+import CDCSQLite
+import CDCTransport
+import Foundation
+
+/// Streams the changes recorded by the change-table triggers into an event log.
+///
+/// Each batch is read in one read transaction on the source (snapshot isolation, so it holds
+/// only whole source transactions), appended to the log in one durable transaction together
+/// with the consumed change sequence, and only then deleted from `_cdc_changes`. A restart
+/// resumes after the last durable batch; a new install id, or a new log, runs a snapshot
+/// epoch instead (docs/change-table-capture.md).
+///
+/// Not `Sendable`: one owner drives it (the agent's main loop, or an embedding service).
+public final class ChangeTableCapture {
+    /// The source database path, as given.
+    public let sourcePath: String
+    /// What every event names as its source.
+    public let source: SourceInfo
+    /// The log events are appended to.
+    public let log: EventLog
+    public let logger: Logger
+    /// Maximum change rows read per batch (and events per snapshot append).
+    public let batchSize: Int
+
+    let connection: Connection
+    var meta: ChangeTableMeta
+    /// Current schema of each captured table id, stamped with its schema version.
+    var schemas: [Int64: TableSchema] = [:]
+    /// `PRAGMA schema_version` when ``schemas`` was last brought up to date.
+    var knownSchemaVersion: Int64 = -1
+    /// The highest `_cdc_changes.seq` whose events are durable in the log.
+    var consumedSeq: Int64 = 0
+    /// The open event group of the stream (see ``TransactionGrouping``), if any.
+    var openGroup: OpenGroup?
+    /// A snapshot epoch to run before streaming more: table ids (`nil`: all) and reason.
+    var pendingSnapshot: PendingSnapshot?
+    var isStarted = false
+    var changeRowStatement: (width: Int, statement: Statement)?
+    var defaultValues: [String: SQLiteValue] = [:]
+    var warnedUnknownTables = Set<Int64>()
+    var totalEvents = 0
+    var lastProgressLog = Date.distantPast
+
+    struct OpenGroup: Hashable {
+        var id: Int64
+        var nextIndex: Int
+    }
+
+    struct PendingSnapshot: Hashable {
+        var tableIDs: Set<Int64>?
+        var reason: String
+        var requestIDs: [Int64] = []
+    }
+
+    /// Opens the source for capture.
+    ///
+    /// - Parameters:
+    ///   - sourcePath: the service database (must exist, be in WAL mode, have the triggers
+    ///     installed, and be writable: the agent deletes consumed rows of its own table).
+    ///   - log: the event log to append to (claimed for this source).
+    ///   - service: the service name; `nil` uses the file name without extension.
+    ///   - logger: progress and warnings.
+    ///   - batchSize: change rows per batch, at least 1 (memory is bounded by it).
+    ///   - busyTimeoutMilliseconds: how long to wait for the service's write lock.
+    /// - Throws: ``SQLiteError`` (missing file, not a database, read-only, locked),
+    ///   ``CaptureError/notInWALMode``, ``CaptureError/notInstalled``,
+    ///   ``EventLogError/sourceMismatch``.
+    public init(sourcePath: String, log: EventLog, service: String?, logger: Logger, batchSize: Int = 5000, busyTimeoutMilliseconds: Int32 = 5000) throws {
+        guard FileManager.default.fileExists(atPath: sourcePath) || sourcePath.hasPrefix("file:") else {
+            throw SQLiteError(code: .cantOpen, message: "no such file", path: sourcePath)
+        }
+        self.sourcePath = sourcePath
+        self.log = log
+        self.logger = logger
+        self.batchSize = max(1, batchSize)
+        connection = try Connection(path: sourcePath, mode: .readWrite, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+        let mode = try connection.journalMode()
+        guard mode == "wal" else { throw CaptureError.notInWALMode(path: sourcePath, journalMode: mode) }
+        guard let meta = try ChangeTableMeta.read(from: connection) else { throw CaptureError.notInstalled(path: sourcePath) }
+        self.meta = meta
+        // Fail now, with a clear message, when the agent could not delete consumed rows
+        // later: a read-only file or connection, or a lock held beyond the busy timeout.
+        try connection.execute("BEGIN IMMEDIATE")
+        try connection.execute("ROLLBACK")
+        let name = service ?? Self.defaultServiceName(forPath: sourcePath)
+        source = SourceInfo(service: name, database: sourcePath, mode: .triggers)
+        try log.claim(for: source)
+    }
+
+    /// The service name the agent uses when none is given: the file name without extension.
+    public static func defaultServiceName(forPath path: String) -> String {
+        var p = path
+        if p.hasPrefix("file:") { p = String(p.dropFirst(5).prefix { $0 != "?" }) }
+        return URL(fileURLWithPath: p).deletingPathExtension().lastPathComponent
+    }
+
+    /// Closes the source connection (the log stays open; its owner closes it).
+    public func close() throws {
+        changeRowStatement = nil
+        try connection.close()
+    }
+
+    /// The highest change sequence whose events are durable in the log.
+    public var consumedChangeSequence: Int64 { consumedSeq }
+
+    /// Captures everything committed so far: runs a pending snapshot epoch, then streams
+    /// batches until the change table holds nothing newer.
+    ///
+    /// - Returns: the number of events appended to the log.
+    /// - Throws: ``SQLiteError``, ``EventLogError``, ``CaptureError``.
+    /// - Complexity: O(changes); memory O(batch size).
+    @discardableResult
+    public func captureAvailable() throws -> Int {
+        try captureAvailable(until: { false })
+    }
+
+    /// As ``captureAvailable()``, checking `stop` between batches.
+    @discardableResult
+    public func captureAvailable(until stop: () -> Bool) throws -> Int {
+        if !isStarted { try start() }
+        var appended = 0
+        var rounds = 0
+        while !stop() {
+            rounds += 1
+            try refreshSchemaIfChanged()
+            if openGroup == nil {
+                if pendingSnapshot == nil { try queueSnapshotRequests() }
+                if let p = pendingSnapshot {
+                    guard let n = try runSnapshot(p, until: stop) else { break }
+                    appended += n
+                    continue
+                }
+            }
+            let (n, more) = try captureBatch()
+            appended += n
+            if !more { break }
+        }
+        totalEvents += appended
+        if appended > 0 {
+            logger.debug("\(sourcePath): appended \(appended) event(s) to \(log.path); change seq \(consumedSeq)")
+            if Date().timeIntervalSince(lastProgressLog) >= 5 {
+                lastProgressLog = Date()
+                let lastLSN = try log.lastLSN()
+                logger.info("\(sourcePath): \(totalEvents) event(s) captured so far; change seq \(consumedSeq), log LSN \(lastLSN)")
+            }
+        }
+        return appended
+    }
+
+    /// Runs as a daemon: captures, then polls `PRAGMA data_version` of the source (and the
+    /// log's, for snapshot requests) every `pollIntervalMilliseconds`, capturing whenever
+    /// another connection committed. Returns when `stop()` is true, after the batch in hand.
+    ///
+    /// Busy errors (the service holding its write lock beyond the busy timeout) are retried
+    /// with back-off instead of ending the loop.
+    /// - Throws: any other error of ``captureAvailable()``.
+    public func run(until stop: () -> Bool, pollIntervalMilliseconds: Int = 10) throws {
+        var lastSourceVersion: Int64 = -1
+        var lastLogVersion: Int64 = -1
+        var backoffMilliseconds = 0
+        var lastBusyLog = Date.distantPast
+        while !stop() {
+            do {
+                let sourceVersion = try connection.dataVersion()
+                let logVersion = try log.changeCounter()
+                if sourceVersion != lastSourceVersion || logVersion != lastLogVersion || pendingSnapshot != nil || backoffMilliseconds > 0 {
+                    lastSourceVersion = sourceVersion
+                    lastLogVersion = logVersion
+                    try captureAvailable(until: stop)
+                }
+                backoffMilliseconds = 0
+            } catch let error as SQLiteError where error.isBusy {
+                backoffMilliseconds = min(max(backoffMilliseconds * 2, 50), 2000)
+                if Date().timeIntervalSince(lastBusyLog) >= 10 {
+                    lastBusyLog = Date()
+                    logger.warning("\(error); retrying in \(backoffMilliseconds) ms")
+                }
+                usleep(UInt32(backoffMilliseconds) * 1000)
+                continue
+            }
+            if stop() { break }
+            usleep(UInt32(max(1, pollIntervalMilliseconds)) * 1000)
+        }
+        logger.info("\(sourcePath): stopping after \(totalEvents) event(s); change seq \(consumedSeq)")
+    }
+
+    // MARK: - Start and resume
+
+    /// Brings the schemas up to date and decides between resuming and a snapshot epoch.
+    func start() throws {
+        try refreshSchemaIfChanged(force: true)
+        let state = try log.agentState()
+        if state["install_id"]?.stringValue == meta.installID, case .integer(let seq)? = state["change_seq"] {
+            consumedSeq = seq
+            if case .integer(let id)? = state["txn_id"], id > 0, case .integer(let index)? = state["txn_index"] {
+                openGroup = OpenGroup(id: id, nextIndex: Int(index))
+            }
+            try deleteConsumedRows()
+            let lastLSN = try log.lastLSN()
+            logger.info("\(sourcePath): resuming after change seq \(seq) (log LSN \(lastLSN))")
+        } else {
+            let isNewLog = try log.lastLSN() == .zero
+            pendingSnapshot = PendingSnapshot(tableIDs: nil, reason: isNewLog ? "initial" : "resync")
+            if !isNewLog {
+                logger.warning("\(sourcePath): the log's capture position belongs to another install (or none); running a resync snapshot epoch")
+            }
+        }
+        isStarted = true
+    }
+
+    /// Deletes change rows whose events are durable (a short write transaction on the
+    /// agent's own table).
+    func deleteConsumedRows() throws {
+        try connection.execute("DELETE FROM \(ChangeTableLayout.changeTable) WHERE seq <= ?", [.integer(consumedSeq)])
+    }
+
+    /// The agent state stored with a batch: the consumed sequence and the open group.
+    func stateForLog(changeSeq: Int64) -> [String: SQLiteValue] {
+        [
+            "install_id": .string(meta.installID),
+            "change_seq": .integer(changeSeq),
+            "txn_id": .integer(openGroup?.id ?? 0),
+            "txn_index": .integer(Int64(openGroup?.nextIndex ?? 0)),
+            "mode": .string(CaptureMode.triggers.rawValue),
+        ]
+    }
+
+    /// Runs `body` in one read transaction whose schema matches ``schemas``; when the schema
+    /// changed since, brings it up to date first and retries.
+    func withConsistentRead<T>(_ body: () throws -> T) throws -> T {
+        let attempts = 10
+        for _ in 0..<attempts {
+            try refreshSchemaIfChanged()
+            try connection.execute("BEGIN DEFERRED")
+            do {
+                guard try connection.schemaVersion() == knownSchemaVersion else {
+                    try connection.execute("ROLLBACK")
+                    continue
+                }
+                let result = try body()
+                try connection.execute("COMMIT")
+                return result
+            } catch {
+                if !connection.isAutocommit { try? connection.execute("ROLLBACK") }
+                throw error
+            }
+        }
+        throw CaptureError.schemaUnstable(path: sourcePath, attempts: attempts)
+    }
+}

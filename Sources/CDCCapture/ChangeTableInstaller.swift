@@ -1,0 +1,173 @@
+import CDCCore
+import CDCSQLite
+
+/// What ``ChangeTableInstaller/install(tables:)`` did.
+public struct InstallReport: Hashable, Sendable {
+    /// The install id (128-bit random, hex); a new one means a new install, so the agent
+    /// knows continuity was lost and resyncs.
+    public var installID: String
+    /// Whether this call created the meta and change tables (false: they existed).
+    public var isNewInstall: Bool
+    /// Every table captured after the call, in name order.
+    public var capturedTables: [String]
+    /// Tables whose triggers this call created.
+    public var addedTables: [String]
+    /// Tables whose triggers this call removed (left out of `tables`).
+    public var removedTables: [String]
+    /// Tables whose triggers were rebuilt (columns changed, or triggers were missing).
+    public var rebuiltTables: [String]
+    /// Number of before (and of after) image columns in `_cdc_changes`.
+    public var changeTableWidth: Int
+}
+
+/// Installs and removes the change-table capture in a source database: `_cdc_meta`,
+/// `_cdc_changes` and three triggers per captured table (docs/change-table-capture.md).
+///
+/// Every call runs in one `BEGIN IMMEDIATE` transaction, so a failure leaves the schema as
+/// it was (DESIGN.md promise 6). Both calls are idempotent.
+public struct ChangeTableInstaller {
+    /// The source database connection (read-write).
+    public let connection: Connection
+    public let logger: Logger
+
+    public init(connection: Connection, logger: Logger) {
+        self.connection = connection
+        self.logger = logger
+    }
+
+    /// Installs capture for `tables`, or for every user table when `nil`.
+    ///
+    /// On an existing install, tables left out lose their triggers, new ones get triggers,
+    /// and tables whose columns changed get a new trigger generation. The change table is
+    /// widened to the widest captured table.
+    ///
+    /// - Parameter tables: exact table names, or `nil` for all user tables.
+    /// - Returns: what was done.
+    /// - Throws: ``SchemaError/noSuchTable`` for an unknown table,
+    ///   ``SchemaError/noAddressableKey``, ``CaptureError/reservedTable``, ``SQLiteError``
+    ///   (busy, read-only, not a database). Nothing is changed when it throws.
+    public func install(tables: [String]?) throws -> InstallReport {
+        try connection.transaction(.immediate) {
+            var requested: [String] = []
+            for name in try tables ?? connection.userTableNames() where !requested.contains(name) {
+                requested.append(name)
+            }
+            var schemas: [String: TableSchema] = [:]
+            for name in requested {
+                let lower = name.lowercased()
+                if lower.hasPrefix("sqlite_") || lower.hasPrefix("_cdc_") { throw CaptureError.reservedTable(name) }
+                let schema = try connection.tableSchema(name)
+                if schema.hasRowIDKey && schema.rowIDKeyName == nil { throw SchemaError.noAddressableKey(name) }
+                schemas[name] = schema
+            }
+            var isNew = false
+            var meta: ChangeTableMeta
+            if let existing = try ChangeTableMeta.read(from: connection) {
+                meta = existing
+            } else {
+                meta = try ChangeTableMeta.create(in: connection, installID: Self.makeInstallID())
+                isNew = true
+            }
+            let triggers = try existingTriggerNames()
+            var added: [String] = [], removed: [String] = [], rebuilt: [String] = []
+            for record in meta.orderedTables where !requested.contains(record.name) {
+                for sql in ChangeTableLayout.dropTriggerSQL(tableID: record.id, generation: record.generation) {
+                    try connection.execute(sql)
+                }
+                meta.tables[record.id] = nil
+                removed.append(record.name)
+            }
+            for name in requested {
+                guard let schema = schemas[name] else { continue }
+                if var record = meta.table(named: name) {
+                    let shape = ChangeTableLayout.shapeText(of: schema)
+                    let complete = ChangeTableLayout.TriggerKind.allCases.allSatisfy {
+                        triggers.contains(ChangeTableLayout.triggerName(tableID: record.id, generation: record.generation, kind: $0))
+                    }
+                    guard shape != record.shape || !complete else { continue }
+                    if shape != record.shape { record.schemaVersion += 1 }
+                    try rebuildTriggers(&record, schema: schema, meta: &meta)
+                    rebuilt.append(name)
+                } else {
+                    var record = CapturedTableRecord(id: meta.nextTableID, name: name, generation: 0, schemaVersion: 1,
+                                                     shape: "", columnCountByGeneration: [:])
+                    meta.nextTableID += 1
+                    try rebuildTriggers(&record, schema: schema, meta: &meta)
+                    added.append(name)
+                }
+            }
+            try meta.write(to: connection)
+            if requested.isEmpty { logger.warning("\(connection.path): no tables to capture; install again once the service has tables") }
+            logger.info("\(connection.path): capturing \(requested.count) table(s); added \(added.count), removed \(removed.count), rebuilt \(rebuilt.count)")
+            return InstallReport(installID: meta.installID, isNewInstall: isNew,
+                                 capturedTables: meta.orderedTables.map(\.name).sorted(),
+                                 addedTables: added, removedTables: removed, rebuiltTables: rebuilt,
+                                 changeTableWidth: meta.width)
+        }
+    }
+
+    /// Removes everything ``install(tables:)`` added: the triggers, `_cdc_changes`,
+    /// `_cdc_meta` and the `sqlite_sequence` row of `_cdc_changes`.
+    ///
+    /// SQLite does not let anyone drop `sqlite_sequence` itself; when install created it
+    /// (the source had no AUTOINCREMENT table), it stays, empty of our row.
+    /// - Returns: whether anything was installed.
+    /// - Throws: ``SQLiteError``; nothing is changed when it throws.
+    @discardableResult
+    public func uninstall() throws -> Bool {
+        try connection.transaction(.immediate) {
+            let triggers = try existingTriggerNames()
+            let hadMeta = try connection.tableExists(ChangeTableLayout.metaTable)
+            let hadChanges = try connection.tableExists(ChangeTableLayout.changeTable)
+            for name in triggers.sorted() { try connection.execute("DROP TRIGGER IF EXISTS \(quoteIdentifier(name))") }
+            try connection.execute("DROP TABLE IF EXISTS \(ChangeTableLayout.changeTable)")
+            try connection.execute("DROP TABLE IF EXISTS \(ChangeTableLayout.metaTable)")
+            if try connection.tableExists("sqlite_sequence") {
+                try connection.execute("DELETE FROM sqlite_sequence WHERE name = ?", [.string(ChangeTableLayout.changeTable)])
+            }
+            let did = hadMeta || hadChanges || !triggers.isEmpty
+            logger.info("\(connection.path): \(did ? "removed change-table capture (\(triggers.count) triggers)" : "change-table capture was not installed")")
+            return did
+        }
+    }
+
+    /// Names of this layout's triggers present in the schema.
+    func existingTriggerNames() throws -> Set<String> {
+        Set(try connection.query("SELECT name FROM sqlite_schema WHERE type = 'trigger'")
+            .compactMap { $0[0].stringValue }
+            .filter(ChangeTableLayout.isTriggerName))
+    }
+
+    /// Drops a table's current triggers and creates the next generation from `schema`,
+    /// widening the change table when needed (inside the caller's write transaction).
+    func rebuildTriggers(_ record: inout CapturedTableRecord, schema: TableSchema, meta: inout ChangeTableMeta) throws {
+        try Self.rebuildTriggers(&record, schema: schema, meta: &meta, connection: connection)
+    }
+
+    static func rebuildTriggers(_ record: inout CapturedTableRecord, schema: TableSchema, meta: inout ChangeTableMeta, connection: Connection) throws {
+        if record.generation > 0 {
+            for sql in ChangeTableLayout.dropTriggerSQL(tableID: record.id, generation: record.generation) {
+                try connection.execute(sql)
+            }
+        }
+        for sql in ChangeTableLayout.widenSQL(from: meta.width, to: schema.columns.count) {
+            try connection.execute(sql)
+        }
+        meta.width = max(meta.width, schema.columns.count)
+        record.generation += 1
+        record.shape = ChangeTableLayout.shapeText(of: schema)
+        record.columnCountByGeneration[record.generation] = schema.columns.count
+        for sql in try ChangeTableLayout.createTriggerSQL(for: schema, tableID: record.id, generation: record.generation) {
+            try connection.execute(sql)
+        }
+        meta.tables[record.id] = record
+    }
+
+    /// A random 128-bit id as 32 lowercase hex digits.
+    static func makeInstallID() -> String {
+        var g = SystemRandomNumberGenerator()
+        return [g.next() as UInt64, g.next() as UInt64]
+            .map { v in let s = String(v, radix: 16); return String(repeating: "0", count: 16 - s.count) + s }
+            .joined()
+    }
+}

@@ -1,0 +1,64 @@
+import CDCCapture
+import CDCCommandLine
+import CDCCore
+import CDCTransport
+import Foundation
+
+/// `cdc-agent run --db PATH --log EVENTS.db [--service NAME] [--once] [--batch-size N] [--poll-interval 10ms]`.
+struct RunCommand {
+    static let help = """
+        usage: cdc-agent run --db PATH --log EVENTS.db [--service NAME] [--once]
+                             [--batch-size N] [--poll-interval 10ms]
+
+        Captures the changes the triggers recorded (run `cdc-agent install` first; the source
+        must be in WAL mode) into the event log. The first run, and any run after a
+        reinstall, emits a snapshot epoch of every captured table first.
+          --service NAME      service name in events (default: the file name without extension)
+          --once              capture everything committed so far, then exit
+          --batch-size N      change rows per batch (default 5000)
+          --poll-interval D   how often the daemon checks for commits (default 10ms)
+        Without --once it runs until SIGTERM or SIGINT, finishes the batch in hand and exits 0.
+        """
+
+    var databasePath: String
+    var logPath: String
+    var service: String?
+    var once: Bool
+    var batchSize: Int
+    var pollIntervalMilliseconds: Int
+
+    static func parse(_ arguments: [String]) throws -> RunCommand? {
+        var scanner = ArgumentScanner(command: "cdc-agent run", arguments: arguments)
+        if scanner.wantsHelp() { print(help); return nil }
+        let db = try scanner.required("--db")
+        let log = try scanner.required("--log")
+        let service = try scanner.value("--service")
+        let once = scanner.flag("--once")
+        let batch = try scanner.integer("--batch-size", range: 1...1_000_000) ?? 5000
+        let poll = try scanner.duration("--poll-interval") ?? 10
+        try scanner.finish()
+        guard poll >= 1, poll <= 60_000 else { throw UsageError("cdc-agent run: --poll-interval must be between 1ms and 60s") }
+        if let service, service.isEmpty { throw UsageError("cdc-agent run: --service must not be empty") }
+        return RunCommand(databasePath: db, logPath: log, service: service, once: once, batchSize: Int(batch), pollIntervalMilliseconds: Int(poll))
+    }
+
+    func run() throws -> ExitCode {
+        let logger = Logger.standardError(label: "cdc-agent")
+        guard databasePath.hasPrefix("file:") || FileManager.default.fileExists(atPath: databasePath) else {
+            throw UsageError("\(databasePath): no such file; give the path of the service's SQLite database")
+        }
+        let log = try EventLog(path: logPath, create: true)
+        let capture = try ChangeTableCapture(sourcePath: databasePath, log: log, service: service, logger: logger, batchSize: batchSize)
+        if once {
+            let n = try capture.captureAvailable()
+            logger.info("\(databasePath): captured \(n) event(s) into \(logPath); change seq \(capture.consumedChangeSequence)")
+        } else {
+            StopSignal.install()
+            logger.info("\(databasePath): capturing into \(logPath) (polling every \(pollIntervalMilliseconds) ms; SIGTERM or SIGINT stops)")
+            try capture.run(until: { StopSignal.isRaised }, pollIntervalMilliseconds: pollIntervalMilliseconds)
+        }
+        try capture.close()
+        try log.close()
+        return .success
+    }
+}

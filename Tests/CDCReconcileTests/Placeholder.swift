@@ -1,2 +1,0 @@
-import XCTest
-final class CDCReconcileTestsPlaceholder: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }
