@@ -14,15 +14,23 @@ public enum GapPolicy: Sendable, Equatable {
 }
 
 extension SQLiteSink {
-    /// Checks the projection against the newest schema of every table in the log, so a
-    /// projection naming a column the table lacks fails before anything is applied.
+    /// Checks the sink's projection against the newest schema of every table in the log, so
+    /// a projection naming a column the table lacks fails before anything is applied.
     /// - Throws: ``ProjectionError``, ``SinkError/reservedTableName``, ``EventLogError``.
     public func validate(against log: EventLog) throws {
+        try Self.validate(projection, against: log, logger: logger)
+    }
+
+    /// Checks a projection against the newest schema of every table in the log, without a
+    /// replica (so a bad projection is refused before any file is written).
+    /// - Throws: ``ProjectionError``, ``SinkError/reservedTableName``, ``EventLogError``.
+    /// - Complexity: one pass over the log's rows; see ``EventLog/latestSchemas()``.
+    public static func validate(_ projection: Projection, against log: EventLog, logger: Logger = .silent) throws {
         let schemas = try log.latestSchemas()
         for (name, schema) in schemas.sorted(by: { $0.key < $1.key }) {
             guard let rule = projection.rule(for: name) else { continue }
             let projected = try ProjectedTable(rule: rule, sourceSchema: schema)
-            guard !Self.isReserved(projected.targetSchema.name) else { throw SinkError.reservedTableName(projected.targetSchema.name) }
+            guard !isReserved(projected.targetSchema.name) else { throw SinkError.reservedTableName(projected.targetSchema.name) }
         }
         for name in projection.sourceTables ?? [] where schemas[name] == nil {
             logger.warning("the projection names table \(quoteIdentifier(name)), which has no events in \(log.path) yet")
