@@ -46,6 +46,7 @@ public struct ChangeTableInstaller {
     /// - Throws: ``SchemaError/noSuchTable`` for an unknown table,
     ///   ``SchemaError/noAddressableKey``, ``CaptureError/reservedTable``, ``SQLiteError``
     ///   (busy, read-only, not a database). Nothing is changed when it throws.
+    @discardableResult
     public func install(tables: [String]?) throws -> InstallReport {
         try connection.transaction(.immediate) {
             var requested: [String] = []

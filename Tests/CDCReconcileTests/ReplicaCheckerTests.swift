@@ -249,11 +249,18 @@ final class ReplicaCheckerTests: XCTestCase {
         let f = try CheckFixture()
         try f.both("CREATE TABLE a(id INTEGER PRIMARY KEY); CREATE TABLE b(id INTEGER PRIMARY KEY); CREATE TABLE c(id INTEGER PRIMARY KEY)")
         try f.source.execute("INSERT INTO c VALUES (1)") // not captured: not compared
-        try f.source.execute("CREATE TABLE _cdc_meta(key TEXT PRIMARY KEY, value); INSERT INTO _cdc_meta VALUES ('captured_tables', '[\"b\",\"a\"]')")
+        // The layout change-table capture writes (Sources/CDCCapture/ChangeTableMeta.swift).
+        try f.source.execute("""
+            CREATE TABLE _cdc_meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+            INSERT INTO _cdc_meta VALUES ('format', 1), ('install_id', 'x'), ('width', 1), ('next_table_id', 3),
+              ('table.2.name', 'b'), ('table.2.gen', 1), ('table.1.name', 'a'), ('table.1.gen', 1), ('table.1.gen.1.columns', 1);
+            """)
         let report = try f.check()
         XCTAssertEqual(report.tables.map(\.sourceTable), ["a", "b"])
         XCTAssertTrue(report.isConsistent)
-        try f.source.execute("UPDATE _cdc_meta SET value = 'a, gone'")
+        let projection = Projection(tables: ["c": .init(source: "c")])
+        XCTAssertThrowsError(try f.check(projection: projection)) { XCTAssertEqual($0 as? ProjectionError, .unknownTable("c")) }
+        try f.source.execute("INSERT INTO _cdc_meta VALUES ('table.3.name', 'gone')")
         XCTAssertThrowsError(try f.check()) { XCTAssertEqual($0 as? ReplicaCheckError, .unknownSourceTable("gone", path: f.sourcePath)) }
     }
 

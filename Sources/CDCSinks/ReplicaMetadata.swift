@@ -1,0 +1,141 @@
+import CDCCore
+import CDCSQLite
+import Foundation
+
+/// The sink's bookkeeping inside the replica database, next to the read-model tables:
+///
+/// - `_cdc_sink_offset(source, lsn, updated_ms)`: the applied LSN of the one source this
+///   replica follows, written in the same transaction as the rows it covers.
+/// - `_cdc_row_versions(tbl, key, version, deleted)`: the row version (LSN) per source table
+///   and key (``RowKey``), kept also for deleted or filtered-out rows (tombstones), so a
+///   replayed older event never resurrects or overwrites a newer state.
+/// - `_cdc_sink_tables(tbl, schema_version, floor)`: per source table, the highest schema
+///   version applied and the floor: the start of the newest finished snapshot epoch. Every
+///   event at or below the floor is already reflected by that epoch and is skipped, which is
+///   what lets the epoch's end drop older version rows safely.
+///
+/// Names start with `_cdc_`, which capture and checks leave out of "user tables".
+final class ReplicaMetadata {
+    private let connection: Connection
+    private let replicaPath: String
+    private let claimStatement: Statement
+    private let offsetStatement: Statement
+    private let tableStatement: Statement
+    private let versionStatement: Statement
+    /// The source this replica follows, once known.
+    private(set) var source: String?
+    private var tables: [String: (schemaVersion: Int64, floor: LSN)] = [:]
+
+    /// Creates the metadata tables when missing and loads them.
+    /// - Throws: ``SQLiteError``, ``SinkError/corruptMetadata``.
+    init(connection: Connection, replicaPath: String) throws {
+        self.connection = connection
+        self.replicaPath = replicaPath
+        try connection.transaction {
+            try connection.execute("""
+                CREATE TABLE IF NOT EXISTS _cdc_sink_offset(source TEXT PRIMARY KEY, lsn INTEGER NOT NULL, updated_ms INTEGER NOT NULL) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS _cdc_row_versions(tbl TEXT NOT NULL, key TEXT NOT NULL, version INTEGER NOT NULL, deleted INTEGER NOT NULL, PRIMARY KEY(tbl, key)) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS _cdc_sink_tables(tbl TEXT PRIMARY KEY, schema_version INTEGER NOT NULL, floor INTEGER NOT NULL) WITHOUT ROWID;
+                """)
+        }
+        claimStatement = try connection.prepare("""
+            INSERT INTO _cdc_row_versions(tbl, key, version, deleted) VALUES (?1, ?2, ?3, ?4)
+            ON CONFLICT(tbl, key) DO UPDATE SET version = excluded.version, deleted = excluded.deleted
+            WHERE excluded.version > _cdc_row_versions.version
+            RETURNING 1
+            """)
+        offsetStatement = try connection.prepare("""
+            INSERT INTO _cdc_sink_offset(source, lsn, updated_ms) VALUES (?1, ?2, ?3)
+            ON CONFLICT(source) DO UPDATE SET lsn = max(lsn, excluded.lsn), updated_ms = excluded.updated_ms
+            """)
+        tableStatement = try connection.prepare("""
+            INSERT INTO _cdc_sink_tables(tbl, schema_version, floor) VALUES (?1, ?2, ?3)
+            ON CONFLICT(tbl) DO UPDATE SET schema_version = max(schema_version, excluded.schema_version), floor = max(floor, excluded.floor)
+            """)
+        versionStatement = try connection.prepare("SELECT version FROM _cdc_row_versions WHERE tbl = ? AND key = ?")
+        try reload()
+    }
+
+    /// Re-reads the stored state (after a rolled-back batch left the memory ahead of it).
+    func reload() throws {
+        let sources = try connection.query("SELECT source FROM _cdc_sink_offset")
+        guard sources.count <= 1 else { throw SinkError.corruptMetadata("_cdc_sink_offset holds \(sources.count) sources") }
+        source = sources.first?.first?.stringValue
+        tables = [:]
+        for row in try connection.query("SELECT tbl, schema_version, floor FROM _cdc_sink_tables") {
+            guard let name = row[0].stringValue, case .integer(let version) = row[1], case .integer(let floor) = row[2] else {
+                throw SinkError.corruptMetadata("_cdc_sink_tables holds a malformed row")
+            }
+            tables[name] = (version, LSN(floor))
+        }
+    }
+
+    /// The LSN of the newest event applied (0 before the first batch).
+    func appliedLSN() throws -> LSN {
+        guard let value = try connection.scalar("SELECT lsn FROM _cdc_sink_offset") else { return .zero }
+        guard case .integer(let lsn) = value else { throw SinkError.corruptMetadata("the stored offset is not an integer") }
+        return LSN(lsn)
+    }
+
+    /// Checks that an event comes from the source this replica follows; the first event
+    /// names it.
+    /// - Throws: ``SinkError/sourceMismatch``.
+    func checkSource(_ service: String) throws {
+        if let source {
+            guard source == service else { throw SinkError.sourceMismatch(replica: replicaPath, expected: source, found: service) }
+        } else {
+            source = service
+        }
+    }
+
+    /// Stores the offset (never lowering it); call inside the batch's transaction.
+    func storeOffset(_ lsn: LSN) throws {
+        guard let source else { return }
+        try offsetStatement.run([.string(source), .integer(lsn.rawValue), .integer(Int64((Date().timeIntervalSince1970 * 1000).rounded()))])
+    }
+
+    /// Records `version` for a key when it is newer than the stored one.
+    ///
+    /// - Parameters:
+    ///   - deleted: whether the key's row is absent from the read model at this version
+    ///     (deleted, or filtered out by the projection).
+    /// - Returns: whether the event is newer and must be applied; `false` means skip it.
+    /// - Complexity: one b-tree seek.
+    func claim(table: String, key: RowKey, version: LSN, deleted: Bool) throws -> Bool {
+        try claimStatement.bind([.string(table), .text(key.encoded), .integer(version.rawValue), .integer(deleted ? 1 : 0)])
+        let claimed = try claimStatement.step()
+        if claimed { while try claimStatement.step() {} }
+        return claimed
+    }
+
+    /// The stored version of a key, or `nil` when the key has none.
+    func version(table: String, key: RowKey) throws -> LSN? {
+        try versionStatement.bind([.string(table), .text(key.encoded)])
+        defer { versionStatement.reset() }
+        guard try versionStatement.step(), case .integer(let v) = versionStatement.value(at: 0) else { return nil }
+        return LSN(v)
+    }
+
+    /// The floor of a source table: events at or below it are skipped.
+    func floor(of table: String) -> LSN { tables[table]?.floor ?? .zero }
+
+    /// The highest schema version applied for a source table (0 when none).
+    func schemaVersion(of table: String) -> Int64 { tables[table]?.schemaVersion ?? 0 }
+
+    /// The source tables the replica has bookkeeping for.
+    var knownTables: [String] { tables.keys.sorted() }
+
+    /// Records a schema version and/or raises the floor of a source table (never lowers either).
+    func record(table: String, schemaVersion: Int64 = 0, floor: LSN = .zero) throws {
+        let old = tables[table]
+        let new = (max(old?.schemaVersion ?? 0, schemaVersion), max(old?.floor ?? .zero, floor))
+        if let old, old.schemaVersion == new.0, old.floor == new.1 { return }
+        try tableStatement.run([.string(table), .integer(new.0), .integer(new.1.rawValue)])
+        tables[table] = new
+    }
+
+    /// Removes the version rows of a table older than `epoch`; returns how many.
+    func dropVersions(table: String, olderThan epoch: LSN) throws -> Int64 {
+        try connection.execute("DELETE FROM _cdc_row_versions WHERE tbl = ? AND version < ?", [.string(table), .integer(epoch.rawValue)])
+    }
+}

@@ -1,0 +1,134 @@
+import CDCCore
+import CDCSQLite
+import CDCTransport
+import Foundation
+
+/// What a sink does when the events it needs next were already removed by the log's retention.
+public enum GapPolicy: Sendable, Equatable {
+    /// Stop with ``EventLogError/offsetPruned`` (the caller decides).
+    case fail
+    /// Ask the agent for a new snapshot epoch of the projected tables (needs write access to
+    /// the log), wait until it is served, and continue reading from its start marker; the
+    /// epoch's end marker removes what the missed events would have removed.
+    case requestSnapshot(requester: String)
+}
+
+extension SQLiteSink {
+    /// Checks the sink's projection against the newest schema of every table in the log, so
+    /// a projection naming a column the table lacks fails before anything is applied.
+    /// - Throws: ``ProjectionError``, ``SinkError/reservedTableName``, ``EventLogError``.
+    public func validate(against log: EventLog) throws {
+        try Self.validate(projection, against: log, logger: logger)
+    }
+
+    /// Checks a projection against the newest schema of every table in the log, without a
+    /// replica (so a bad projection is refused before any file is written).
+    /// - Throws: ``ProjectionError``, ``SinkError/reservedTableName``, ``EventLogError``.
+    /// - Complexity: one pass over the log's rows; see ``EventLog/latestSchemas()``.
+    public static func validate(_ projection: Projection, against log: EventLog, logger: Logger = .silent) throws {
+        let schemas = try log.latestSchemas()
+        for (name, schema) in schemas.sorted(by: { $0.key < $1.key }) {
+            guard let rule = projection.rule(for: name) else { continue }
+            let projected = try ProjectedTable(rule: rule, sourceSchema: schema)
+            guard !isReserved(projected.targetSchema.name) else { throw SinkError.reservedTableName(projected.targetSchema.name) }
+        }
+        for name in projection.sourceTables ?? [] where schemas[name] == nil {
+            logger.warning("the projection names table \(quoteIdentifier(name)), which has no events in \(log.path) yet")
+        }
+    }
+
+    /// Applies every event the log holds after ``appliedLSN``, in batches of one transaction each.
+    ///
+    /// - Parameters:
+    ///   - log: the event log to read.
+    ///   - batchSize: events per transaction.
+    ///   - gapPolicy: what to do when retention removed events the sink still needs.
+    ///   - pollInterval: how often to check whether a requested snapshot was served.
+    ///   - shouldStop: checked between batches; `true` stops after the batch in hand.
+    /// - Returns: the number of events read and applied (skipped ones included).
+    /// - Throws: ``EventLogError`` (pruned offset with ``GapPolicy/fail``, corrupt event),
+    ///   and what ``apply(_:)`` throws.
+    /// - Complexity: O(events after the offset).
+    @discardableResult
+    public func sync(from log: EventLog, batchSize: Int = 1000, gapPolicy: GapPolicy = .fail, pollInterval: Duration = .milliseconds(5), until shouldStop: () -> Bool = { false }) throws -> Int {
+        var position = try appliedLSN
+        var isResynchronizing = false
+        return try drain(log, position: &position, isResynchronizing: &isResynchronizing, batchSize: batchSize, gapPolicy: gapPolicy, pollInterval: pollInterval, until: shouldStop)
+    }
+
+    /// Applies events as they arrive until `shouldStop` returns `true`.
+    ///
+    /// Between batches the sink polls the log's change counter (`PRAGMA data_version`, a
+    /// read of shared memory) every `pollInterval`, so a new commit is applied within about
+    /// one interval, without a fixed long sleep.
+    ///
+    /// - Parameters:
+    ///   - log: the event log to follow.
+    ///   - batchSize: events per transaction.
+    ///   - gapPolicy: what to do when retention removed events the sink still needs.
+    ///   - pollInterval: how often to look for new events while idle.
+    ///   - shouldStop: checked between batches and while idle; `true` returns after the
+    ///     batch in hand.
+    /// - Throws: as ``sync(from:batchSize:gapPolicy:pollInterval:until:)``.
+    public func follow(_ log: EventLog, batchSize: Int = 1000, gapPolicy: GapPolicy = .fail, pollInterval: Duration = .milliseconds(5), until shouldStop: () -> Bool) throws {
+        var position = try appliedLSN
+        var isResynchronizing = false
+        while !shouldStop() {
+            let counter = try log.changeCounter()
+            _ = try drain(log, position: &position, isResynchronizing: &isResynchronizing, batchSize: batchSize, gapPolicy: gapPolicy, pollInterval: pollInterval, until: shouldStop)
+            while !shouldStop() {
+                Self.sleep(pollInterval)
+                if try log.changeCounter() != counter { break }
+            }
+        }
+    }
+
+    private func drain(_ log: EventLog, position: inout LSN, isResynchronizing: inout Bool, batchSize: Int, gapPolicy: GapPolicy, pollInterval: Duration, until shouldStop: () -> Bool) throws -> Int {
+        var total = 0
+        while !shouldStop() {
+            let events: [Event]
+            do {
+                events = try log.read(after: position, limit: max(1, batchSize))
+            } catch EventLogError.offsetPruned(let path, let requested, let prunedThrough) {
+                guard case .requestSnapshot(let requester) = gapPolicy else {
+                    throw EventLogError.offsetPruned(path: path, requested: requested, prunedThrough: prunedThrough)
+                }
+                guard !isResynchronizing else { throw SinkError.snapshotEpochPruned(epoch: position.next) }
+                guard let epoch = try awaitSnapshot(from: log, requester: requester, after: requested, pollInterval: pollInterval, until: shouldStop) else { return total }
+                position = LSN(epoch.rawValue - 1)
+                isResynchronizing = true
+                continue
+            }
+            guard let last = events.last else { return total }
+            try apply(events)
+            position = max(position, last.lsn)
+            total += events.count
+            if isResynchronizing, events.contains(where: { if case .snapshotEnd = $0.body { return true } else { return false } }) {
+                isResynchronizing = false
+            }
+            logger.debug("applied \(events.count) event(s) through LSN \(last.lsn)")
+        }
+        return total
+    }
+
+    /// Requests a snapshot epoch and waits until the agent serves it.
+    /// - Returns: the epoch (its start marker's LSN), or `nil` when stopped while waiting.
+    private func awaitSnapshot(from log: EventLog, requester: String, after position: LSN, pollInterval: Duration, until shouldStop: () -> Bool) throws -> LSN? {
+        let id = try log.requestSnapshot(requester: requester, tables: projection.sourceTables ?? [])
+        logger.warning("events after LSN \(position) were removed by retention; requested snapshot epoch (request \(id)) and waiting for the agent to serve it")
+        while !shouldStop() {
+            if let epoch = try log.servedEpoch(ofRequest: id) {
+                logger.info("snapshot request \(id) is served by epoch \(epoch)")
+                return epoch
+            }
+            Self.sleep(pollInterval)
+        }
+        return nil
+    }
+
+    static func sleep(_ interval: Duration) {
+        let (seconds, attoseconds) = interval.components
+        let micro = max(0, seconds) * 1_000_000 + max(0, attoseconds) / 1_000_000_000_000
+        usleep(useconds_t(clamping: max(100, micro)))
+    }
+}

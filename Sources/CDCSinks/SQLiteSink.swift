@@ -1,0 +1,210 @@
+import CDCCore
+import CDCSQLite
+
+/// Builds and maintains an SQLite read model from change events, idempotently.
+///
+/// Each batch is applied in one transaction that also stores the sink's offset, so a crash
+/// never loses or double-applies a batch. Every row change carries its row version (its
+/// LSN); the sink keeps the newest version per key, including tombstones for deleted and
+/// filtered-out rows, and skips any event that is not newer. Replaying, duplicating,
+/// re-delivering or reordering events therefore never changes the final state
+/// (DESIGN.md promise 3). Read-model tables are created from the schemas in the events,
+/// through the ``Projection``.
+///
+/// Not `Sendable`: use one sink from one task or queue. One replica follows one source.
+///
+/// ```swift
+/// let log = try EventLog(path: "orders-events.db", readOnly: true)
+/// let sink = try SQLiteSink(replicaPath: "orders-read.db")
+/// try sink.validate(against: log)
+/// let applied = try sink.sync(from: log)
+/// ```
+public final class SQLiteSink {
+    /// The replica database path.
+    public let replicaPath: String
+    /// The projection the read model is built through.
+    public let projection: Projection
+    let connection: Connection
+    let metadata: ReplicaMetadata
+    let logger: Logger
+    /// Table states by source table name; several when events of older schemas are replayed.
+    private var tableStates: [String: [ReplicaTable]] = [:]
+
+    /// Opens (creating when missing) a replica database and its sink metadata.
+    ///
+    /// The replica is put in WAL mode with `synchronous=NORMAL`: a commit is atomic, and after
+    /// a power loss the replica is at an earlier batch boundary with the matching offset, so
+    /// the sink reads again from there.
+    ///
+    /// - Parameters:
+    ///   - replicaPath: the replica file; its folder must exist.
+    ///   - projection: which tables and columns to keep; ``Projection/identity`` keeps all.
+    ///   - logger: where table creation, schema changes and epochs are reported.
+    /// - Throws: ``SQLiteError`` when the file cannot be opened or is not a database,
+    ///   ``SinkError/reservedTableName`` when the projection targets a `_cdc_` name,
+    ///   ``SinkError/corruptMetadata``.
+    public init(replicaPath: String, projection: Projection = .identity, logger: Logger = .silent) throws {
+        for rule in projection.tables?.values.sorted(by: { $0.source < $1.source }) ?? [] where Self.isReserved(rule.target) {
+            throw SinkError.reservedTableName(rule.target)
+        }
+        self.replicaPath = replicaPath
+        self.projection = projection
+        self.logger = logger
+        connection = try Connection(path: replicaPath, mode: .create)
+        if try connection.journalMode() != "wal" { try connection.execute("PRAGMA journal_mode=WAL") }
+        try connection.execute("PRAGMA synchronous=NORMAL")
+        metadata = try ReplicaMetadata(connection: connection, replicaPath: replicaPath)
+    }
+
+    /// Closes the replica database.
+    /// - Throws: ``SQLiteError``.
+    public func close() throws {
+        tableStates = [:]
+        try connection.close()
+    }
+
+    /// The LSN of the newest event applied (0 before the first batch): the position to read
+    /// the next events after.
+    /// - Throws: ``SQLiteError``, ``SinkError/corruptMetadata``.
+    public var appliedLSN: LSN {
+        get throws { try metadata.appliedLSN() }
+    }
+
+    /// Applies a batch of events in one transaction, together with the offset (the highest
+    /// LSN in the batch; the offset never moves back).
+    ///
+    /// Events may come in any order and may repeat: each row change is applied only when
+    /// its version is newer than the one stored for its key. Events of tables the
+    /// projection leaves out are skipped, and still count for the offset.
+    ///
+    /// - Parameter events: events of the one source this replica follows.
+    /// - Returns: how many row changes were applied and skipped.
+    /// - Throws: ``SinkError`` (schema change the sink cannot take, failed write, other source),
+    ///   ``ProjectionError`` (the projection names a column the table lacks),
+    ///   ``SQLiteError``. On any error nothing of the batch is kept.
+    /// - Complexity: O(events) b-tree writes, plus for a snapshot end marker O(rows of its tables).
+    @discardableResult
+    public func apply(_ events: [Event]) throws -> ApplySummary {
+        guard !events.isEmpty else { return ApplySummary() }
+        var summary = ApplySummary()
+        do {
+            try connection.transaction(.immediate) {
+                var highest = LSN.zero
+                for event in events {
+                    try metadata.checkSource(event.source.service)
+                    try apply(event, into: &summary)
+                    highest = max(highest, event.lsn)
+                }
+                try metadata.storeOffset(highest)
+            }
+        } catch {
+            // The transaction rolled back: drop what memory holds about tables and versions.
+            tableStates = [:]
+            try? metadata.reload()
+            throw error
+        }
+        return summary
+    }
+
+    private func apply(_ event: Event, into summary: inout ApplySummary) throws {
+        switch event.body {
+        case .change(let change):
+            try apply(change, lsn: event.lsn, into: &summary)
+        case .snapshotStart(let epoch):
+            logger.info("snapshot epoch \(epoch.epoch) (\(epoch.reason)) started for \(epoch.tables.count) table(s)")
+        case .snapshotEnd(let epoch):
+            summary.rowsRemovedByEpochs += try finishEpoch(epoch)
+        case .heartbeat:
+            break
+        }
+    }
+
+    private func apply(_ change: RowChange, lsn: LSN, into summary: inout ApplySummary) throws {
+        guard let rule = projection.rule(for: change.table.name) else {
+            summary.skipped += 1
+            return
+        }
+        let table = try replicaTable(for: change.table, rule: rule, lsn: lsn)
+        guard lsn > metadata.floor(of: table.sourceName) else {
+            summary.skipped += 1
+            return
+        }
+        guard change.key.count == table.keyColumnNames.count else {
+            throw SinkError.applyFailed(table: table.targetName, lsn: lsn, reason: "the event's key has \(change.key.count) value(s), the table's key \(table.keyColumnNames.count)")
+        }
+        var applied = false
+        do {
+            switch change.operation {
+            case .insert, .snapshot, .update:
+                guard let after = change.after else {
+                    throw SinkError.applyFailed(table: table.targetName, lsn: lsn, reason: "the \(change.operation.rawValue) event has no after image")
+                }
+                let newKey = table.key(ofSourceImage: after) ?? change.key
+                if change.operation == .update, newKey != change.key {
+                    // A primary-key change: the old key's row is gone as of this version.
+                    applied = try remove(key: change.key, from: table, version: lsn) || applied
+                }
+                applied = try write(key: newKey, image: after, to: table, version: lsn) || applied
+            case .delete:
+                applied = try remove(key: change.key, from: table, version: lsn)
+            }
+        } catch let error as SQLiteError {
+            throw SinkError.applyFailed(table: table.targetName, lsn: lsn, reason: error.message)
+        }
+        if applied { summary.applied += 1 } else { summary.skipped += 1 }
+    }
+
+    /// Writes the after image under `key` when the version is newer: upserted when the
+    /// projection keeps the row, removed (and remembered as absent) when it filters it out.
+    private func write(key: [SQLiteValue], image: [SQLiteValue], to table: ReplicaTable, version: LSN) throws -> Bool {
+        let keeps = table.projected.keeps(image)
+        guard try metadata.claim(table: table.sourceName, key: RowKey(key), version: version, deleted: !keeps) else { return false }
+        if keeps {
+            try table.upsert(key: key, sourceImage: image)
+        } else {
+            try table.delete(key: key)
+        }
+        return true
+    }
+
+    /// Deletes `key` and leaves a tombstone when the version is newer.
+    private func remove(key: [SQLiteValue], from table: ReplicaTable, version: LSN) throws -> Bool {
+        guard try metadata.claim(table: table.sourceName, key: RowKey(key), version: version, deleted: true) else { return false }
+        try table.delete(key: key)
+        return true
+    }
+
+    /// The table state for an event's schema, creating or evolving the read-model table on
+    /// first use.
+    private func replicaTable(for schema: TableSchema, rule: Projection.TableRule, lsn: LSN) throws -> ReplicaTable {
+        if let cached = tableStates[schema.name]?.first(where: { $0.projected.sourceSchema.version == schema.version && $0.projected.sourceSchema.hasSameShape(as: schema) }) {
+            return cached
+        }
+        let projected = try ProjectedTable(rule: rule, sourceSchema: schema)
+        guard !Self.isReserved(projected.targetSchema.name) else { throw SinkError.reservedTableName(projected.targetSchema.name) }
+        let isOlder = schema.version < metadata.schemaVersion(of: schema.name)
+        if let done = try ReplicaDDL.prepareTable(projected, isOlderSchema: isOlder, lsn: lsn, connection: connection) {
+            logger.info("\(done) (source table \(quoteIdentifier(schema.name)), schema version \(schema.version), LSN \(lsn))")
+        }
+        try metadata.record(table: schema.name, schemaVersion: schema.version)
+        let table = try ReplicaTable(projected: projected, connection: connection)
+        tableStates[schema.name, default: []].append(table)
+        return table
+    }
+
+    static func isReserved(_ name: String) -> Bool { name.lowercased().hasPrefix("_cdc_") }
+}
+
+/// What one ``SQLiteSink/apply(_:)`` did.
+public struct ApplySummary: Hashable, Sendable {
+    /// Row changes that changed the read model's state (including filtered-out rows removed).
+    public var applied = 0
+    /// Row changes skipped: not newer than the stored version, below a snapshot epoch's
+    /// floor, or of a table the projection leaves out.
+    public var skipped = 0
+    /// Rows removed at snapshot epoch ends because the epoch did not contain them.
+    public var rowsRemovedByEpochs = 0
+
+    /// An empty summary.
+    public init() {}
+}

@@ -1,0 +1,42 @@
+import CDCCore
+
+/// Errors of applying events to a read model; each message names the table, the LSN and
+/// what to do. Row values never appear in messages (they may be personal data).
+public enum SinkError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The event's schema differs from the read-model table in a way the sink does not
+    /// evolve automatically (only added columns are).
+    case unsupportedSchemaChange(table: String, change: String, lsn: LSN)
+    /// Applying the event failed in SQLite (a constraint, a full disk …); the whole batch
+    /// was rolled back, offset included.
+    case applyFailed(table: String, lsn: LSN, reason: String)
+    /// The replica already holds events of another source.
+    case sourceMismatch(replica: String, expected: String, found: String)
+    /// The sink's own tables hold something this build cannot read.
+    case corruptMetadata(String)
+    /// A read-model table cannot be addressed by key.
+    case noAddressableKey(table: String)
+    /// A projection maps a table onto a name the sink reserves for its metadata.
+    case reservedTableName(String)
+    /// A requested snapshot epoch was served, but retention removed its start before the
+    /// sink could read it.
+    case snapshotEpochPruned(epoch: LSN)
+
+    public var description: String {
+        switch self {
+        case .unsupportedSchemaChange(let t, let change, let lsn):
+            return "table \(t) at LSN \(lsn): \(change); the sink only adds new columns by itself, so rebuild the read model (delete the replica file and run cdc-sink again) to take this change"
+        case .applyFailed(let t, let lsn, let reason):
+            return "applying LSN \(lsn) to table \(t) failed: \(reason); the batch was rolled back and the offset is unchanged"
+        case .sourceMismatch(let replica, let expected, let found):
+            return "\(replica): this replica holds events of source \(expected), not \(found); use one replica file per source"
+        case .corruptMetadata(let m):
+            return "the replica's sink metadata is unreadable: \(m); rebuild the read model (delete the replica file and run cdc-sink again)"
+        case .noAddressableKey(let t):
+            return "table \(t) has no primary key and its columns shadow every rowid alias (rowid, _rowid_, oid); the sink cannot address its rows"
+        case .reservedTableName(let t):
+            return "the projection maps a table to \(t); names starting with _cdc_ are reserved for the sink's metadata"
+        case .snapshotEpochPruned(let epoch):
+            return "the snapshot epoch starting at LSN \(epoch) was removed by retention before the sink read it; raise the log's retention or run the sink more often"
+        }
+    }
+}

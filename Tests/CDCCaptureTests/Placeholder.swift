@@ -1,2 +1,0 @@
-import XCTest
-final class CDCCaptureTestsPlaceholder: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }
