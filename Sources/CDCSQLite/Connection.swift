@@ -22,6 +22,9 @@ public final class Connection {
     /// The file path the connection was opened with.
     public let path: String
     private var handle: OpaquePointer?
+    /// Statements prepared here and still alive, so ``close()`` can finalize them first:
+    /// owners that cache statements need not release them in a particular order.
+    private var statements: [WeakStatement] = []
 
     /// Opens a database.
     ///
@@ -69,6 +72,8 @@ public final class Connection {
     /// - Throws: ``SQLiteError`` if statements are still open (a bug) or the close fails.
     public func close() throws {
         guard let h = handle else { return }
+        for s in statements { s.statement?.finalize() }
+        statements.removeAll()
         let rc = sqlite3_close(h)
         guard rc == SQLITE_OK else { throw makeError(rc) }
         handle = nil
@@ -112,7 +117,10 @@ public final class Connection {
     /// Prepares a statement.
     /// - Throws: ``SQLiteError`` for invalid SQL or a missing table.
     public func prepare(_ sql: String) throws -> Statement {
-        try Statement(connection: self, sql: sql)
+        let statement = try Statement(connection: self, sql: sql)
+        statements.removeAll { $0.statement == nil }
+        statements.append(WeakStatement(statement: statement))
+        return statement
     }
 
     /// Runs a query and returns all its rows (for small results: schema, metadata).
@@ -179,4 +187,8 @@ public enum TransactionKind: String, Sendable {
     case deferred = "DEFERRED"
     case immediate = "IMMEDIATE"
     case exclusive = "EXCLUSIVE"
+}
+
+private struct WeakStatement {
+    weak var statement: Statement?
 }

@@ -25,6 +25,13 @@ public final class Statement {
 
     deinit { sqlite3_finalize(handle) }
 
+    /// Finalizes the statement now (its connection is closing); later use fails with
+    /// `SQLITE_MISUSE` instead of touching freed memory.
+    func finalize() {
+        sqlite3_finalize(handle)
+        handle = nil
+    }
+
     /// Number of result columns.
     public var columnCount: Int { Int(sqlite3_column_count(handle)) }
 
@@ -42,6 +49,7 @@ public final class Statement {
     /// Binds `values` to parameters 1…n after a reset.
     /// - Throws: ``SQLiteError`` when the count does not match or binding fails.
     public func bind(_ values: [SQLiteValue]) throws {
+        guard handle != nil else { throw SQLiteError(code: .misuse, message: "statement used after its connection closed", path: connection.path, sql: sql) }
         reset()
         guard Int(sqlite3_bind_parameter_count(handle)) == values.count else {
             throw SQLiteError(code: .misuse, message: "statement takes \(sqlite3_bind_parameter_count(handle)) parameters, got \(values.count)", path: connection.path, sql: sql)
@@ -81,6 +89,7 @@ public final class Statement {
     /// - Returns: `true` when a row is available, `false` when done.
     /// - Throws: ``SQLiteError`` (busy, constraint, I/O …).
     public func step() throws -> Bool {
+        guard handle != nil else { throw SQLiteError(code: .misuse, message: "statement used after its connection closed", path: connection.path, sql: sql) }
         let rc = sqlite3_step(handle)
         switch rc {
         case SQLITE_ROW: return true

@@ -71,3 +71,19 @@ final class ConnectionTests: XCTestCase {
         XCTAssertThrowsError(try db.tableSchema("nope"))
     }
 }
+
+final class ConnectionCloseTests: XCTestCase {
+    /// Owners that cache statements may close their connection first; the statements are
+    /// finalized by the close and fail cleanly if used afterwards.
+    func testCloseFinalizesLiveStatementsAndLaterUseFailsCleanly() throws {
+        let dir = try TemporaryDirectory()
+        let db = try Connection(path: dir.path("c.db"), mode: .create)
+        try db.execute("CREATE TABLE t(x)")
+        let cached = try db.prepare("INSERT INTO t VALUES (?)")
+        try cached.run([.integer(1)])
+        XCTAssertNoThrow(try db.close())
+        XCTAssertThrowsError(try cached.run([.integer(2)])) { error in
+            XCTAssertEqual((error as? SQLiteError)?.code, .misuse)
+        }
+    }
+}
