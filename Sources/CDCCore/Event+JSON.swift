@@ -68,68 +68,7 @@ extension Event {
     ///   - lineNumber: 1-based line number for the error, when known.
     /// - Throws: ``EventDecodingError`` naming the line and the field that is wrong.
     public init<C: Collection>(jsonLine line: C, lineNumber: Int? = nil) throws where C.Element == UInt8 {
-        let root: JSONValue
-        do {
-            root = try JSONParser.parse(line)
-        } catch let e as JSONSyntaxError {
-            throw EventDecodingError(line: lineNumber, field: nil, reason: e.description)
-        }
-        let r = FieldReader(root: root, line: lineNumber)
-        let v = try r.integer("v")
-        guard v == Int64(eventSpecVersion) else {
-            throw EventDecodingError(line: lineNumber, field: "v", reason: "spec version \(v) is not supported (this build reads \(eventSpecVersion))")
-        }
-        lsn = LSN(try r.integer("lsn"))
-        guard lsn.rawValue > 0 else { throw EventDecodingError(line: lineNumber, field: "lsn", reason: "must be positive") }
-        let type = try r.string("type")
-        let src = try r.object("source")
-        let modeName = try r.string("source.mode", in: src)
-        guard let mode = CaptureMode(rawValue: modeName) else {
-            throw EventDecodingError(line: lineNumber, field: "source.mode", reason: "unknown capture mode \"\(modeName)\"")
-        }
-        source = SourceInfo(service: try r.string("source.service", in: src), database: try r.string("source.db", in: src), mode: mode)
-        timestampMilliseconds = try r.integer("ts_ms")
-        switch type {
-        case "change":
-            let txn = try r.object("txn")
-            let transaction = TransactionInfo(
-                id: try r.integer("txn.id", in: txn),
-                index: Int(try r.integer("txn.index", in: txn)),
-                isLast: try r.bool("txn.last", in: txn))
-            let tableName = try r.string("table")
-            let opName = try r.string("op")
-            guard let op = Operation(rawValue: opName) else {
-                throw EventDecodingError(line: lineNumber, field: "op", reason: "unknown operation \"\(opName)\"")
-            }
-            let schema = try TableSchema(json: try r.object("schema"), name: tableName, reader: r)
-            let key = try r.image("key", names: schema.keyNames, required: true) ?? []
-            let before = try r.image("before", names: schema.columnNames, required: false)
-            let after = try r.image("after", names: schema.columnNames, required: false)
-            switch op {
-            case .insert, .snapshot:
-                guard after != nil else { throw EventDecodingError(line: lineNumber, field: "after", reason: "an \(op.rawValue) needs an after image") }
-                guard before == nil else { throw EventDecodingError(line: lineNumber, field: "before", reason: "an \(op.rawValue) has no before image") }
-            case .update:
-                guard before != nil else { throw EventDecodingError(line: lineNumber, field: "before", reason: "an update needs a before image") }
-                guard after != nil else { throw EventDecodingError(line: lineNumber, field: "after", reason: "an update needs an after image") }
-            case .delete:
-                guard before != nil else { throw EventDecodingError(line: lineNumber, field: "before", reason: "a delete needs a before image") }
-                guard after == nil else { throw EventDecodingError(line: lineNumber, field: "after", reason: "a delete has no after image") }
-            }
-            let version = try r.integer("version")
-            guard version == lsn.rawValue else { throw EventDecodingError(line: lineNumber, field: "version", reason: "row version must equal the LSN") }
-            body = .change(RowChange(transaction: transaction, table: schema, operation: op, key: key, before: before, after: after))
-        case "snapshot_start", "snapshot_end":
-            let epoch = SnapshotEpoch(
-                epoch: LSN(try r.integer("epoch")),
-                tables: try r.stringArray("tables"),
-                reason: try r.string("reason"))
-            body = type == "snapshot_start" ? .snapshotStart(epoch) : .snapshotEnd(epoch)
-        case "heartbeat":
-            body = .heartbeat
-        default:
-            throw EventDecodingError(line: lineNumber, field: "type", reason: "unknown event type \"\(type)\"")
-        }
+        self = try EventDecoder().decode(Array(line), lineNumber: lineNumber)
     }
 }
 
@@ -155,7 +94,10 @@ extension TableSchema {
         w.endObject()
     }
 
-    fileprivate init(json: JSONValue, name: String, reader r: FieldReader) throws {
+    /// Reads a schema object (the `schema` member of a change event).
+    /// - Throws: ``EventDecodingError`` naming the field.
+    init(json: JSONValue, name: String, line: Int?) throws {
+        let r = FieldReader(root: json, line: line)
         let version = try r.integer("schema.version", in: json)
         let withoutRowID = try r.bool("schema.without_rowid", in: json)
         guard case .array(let cols)? = json["columns"] else {
@@ -213,7 +155,7 @@ public struct EventDecodingError: Error, Hashable, Sendable, CustomStringConvert
     }
 }
 
-/// Reads typed fields with errors that name the field path.
+/// Reads typed fields of a schema object with errors that name the field path.
 private struct FieldReader {
     let root: JSONValue
     let line: Int?
@@ -225,7 +167,7 @@ private struct FieldReader {
     func member(_ path: String, in object: JSONValue?) throws -> JSONValue {
         let container = object ?? root
         guard case .object = container else { throw fail(path, "expected an object around this field") }
-        let name = path.split(separator: ".").last.map(String.init) ?? path
+        let name = path.lastIndex(of: ".").map { String(path[path.index(after: $0)...]) } ?? path
         guard let v = container[name] else { throw fail(path, "missing") }
         return v
     }
@@ -243,39 +185,5 @@ private struct FieldReader {
     func bool(_ path: String, in object: JSONValue? = nil) throws -> Bool {
         guard case .bool(let b) = try member(path, in: object) else { throw fail(path, "must be true or false") }
         return b
-    }
-
-    func object(_ path: String) throws -> JSONValue {
-        let v = try member(path, in: nil)
-        guard case .object = v else { throw fail(path, "must be an object") }
-        return v
-    }
-
-    func stringArray(_ path: String) throws -> [String] {
-        guard case .array(let a) = try member(path, in: nil) else { throw fail(path, "must be an array of strings") }
-        return try a.map {
-            guard case .string(let s) = $0 else { throw fail(path, "must be an array of strings") }
-            return s
-        }
-    }
-
-    /// Reads an image object whose members must be exactly `names` (in any order; the
-    /// result is in the order of `names`).
-    func image(_ path: String, names: [String], required: Bool) throws -> [SQLiteValue]? {
-        let v = try member(path, in: nil)
-        if case .null = v, !required { return nil }
-        guard case .object(let members) = v else { throw fail(path, required ? "must be an object" : "must be an object or null") }
-        let kind = path == "key" ? "key" : "column"
-        guard members.count == names.count else {
-            throw fail(path, "must have exactly the schema's \(kind) names: \(names.joined(separator: ", "))")
-        }
-        return try names.map { name in
-            guard let json = members.first(where: { $0.0 == name })?.1 else {
-                throw fail("\(path).\(name)", "missing (an image has exactly the schema's \(kind) names)")
-            }
-            do { return try SQLiteValue(json: json) } catch let e as ValueDecodingError {
-                throw fail("\(path).\(name)", e.reason)
-            }
-        }
     }
 }

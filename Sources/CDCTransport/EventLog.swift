@@ -25,6 +25,8 @@ public final class EventLog {
     let connection: Connection
     private var appendStatement: Statement?
     private var stateStatement: Statement?
+    /// Decodes what ``read(after:limit:)`` returns; its schema cache lives as long as the log.
+    private let decoder = EventDecoder()
 
     /// Opens (and with `create`, creates) an event log.
     ///
@@ -191,7 +193,7 @@ public final class EventLog {
     public func read(after offset: LSN, limit: Int) throws -> [Event] {
         try readRaw(after: offset, limit: limit).map { lsn, bytes in
             do {
-                let e = try Event(jsonLine: bytes)
+                let e = try decoder.decode(bytes)
                 guard e.lsn == lsn else { throw EventLogError.corruptEvent(path: path, lsn: lsn, reason: "its JSON says LSN \(e.lsn)") }
                 return e
             } catch let e as EventDecodingError {

@@ -16,7 +16,7 @@ final class ChildProcess {
         process.arguments = arguments
         process.standardInput = FileHandle.nullDevice
         if let logFile {
-            FileManager.default.createFile(atPath: logFile, contents: nil)
+            _ = FileManager.default.createFile(atPath: logFile, contents: nil)
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))
             process.standardOutput = handle
             process.standardError = handle
