@@ -23,7 +23,6 @@ extension CheckReport {
         w.beginObject()
         w.key("path"); w.string(sourcePath)
         w.key("lsn"); optional(sourceLSN?.rawValue, &w)
-        w.key("pending_changes"); optional(pendingChangeCount, &w)
         w.endObject()
         w.key("replica")
         w.beginObject()

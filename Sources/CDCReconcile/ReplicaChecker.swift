@@ -18,7 +18,7 @@ import Foundation
 ///                                 projection: .identity, logPath: "events.db").run()
 /// print(report.render(json: false))
 /// ```
-public struct ReplicaChecker {
+public struct ReplicaChecker: Sendable {
     /// The source database path.
     public var sourcePath: String
     /// The replica database path (written by `cdc-sink`).

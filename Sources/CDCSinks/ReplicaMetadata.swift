@@ -18,10 +18,8 @@ import Foundation
 final class ReplicaMetadata {
     private let connection: Connection
     private let replicaPath: String
-    private let claimStatement: Statement
-    private let offsetStatement: Statement
-    private let tableStatement: Statement
-    private let versionStatement: Statement
+    /// Prepared statements by SQL, kept for the batch loop; released by ``releaseStatements()``.
+    private var statements: [String: Statement] = [:]
     /// The source this replica follows, once known.
     private(set) var source: String?
     private var tables: [String: (schemaVersion: Int64, floor: LSN)] = [:]
@@ -38,23 +36,34 @@ final class ReplicaMetadata {
                 CREATE TABLE IF NOT EXISTS _cdc_sink_tables(tbl TEXT PRIMARY KEY, schema_version INTEGER NOT NULL, floor INTEGER NOT NULL) WITHOUT ROWID;
                 """)
         }
-        claimStatement = try connection.prepare("""
-            INSERT INTO _cdc_row_versions(tbl, key, version, deleted) VALUES (?1, ?2, ?3, ?4)
-            ON CONFLICT(tbl, key) DO UPDATE SET version = excluded.version, deleted = excluded.deleted
-            WHERE excluded.version > _cdc_row_versions.version
-            RETURNING 1
-            """)
-        offsetStatement = try connection.prepare("""
-            INSERT INTO _cdc_sink_offset(source, lsn, updated_ms) VALUES (?1, ?2, ?3)
-            ON CONFLICT(source) DO UPDATE SET lsn = max(lsn, excluded.lsn), updated_ms = excluded.updated_ms
-            """)
-        tableStatement = try connection.prepare("""
-            INSERT INTO _cdc_sink_tables(tbl, schema_version, floor) VALUES (?1, ?2, ?3)
-            ON CONFLICT(tbl) DO UPDATE SET schema_version = max(schema_version, excluded.schema_version), floor = max(floor, excluded.floor)
-            """)
-        versionStatement = try connection.prepare("SELECT version FROM _cdc_row_versions WHERE tbl = ? AND key = ?")
         try reload()
     }
+
+    private static let claimSQL = """
+        INSERT INTO _cdc_row_versions(tbl, key, version, deleted) VALUES (?1, ?2, ?3, ?4)
+        ON CONFLICT(tbl, key) DO UPDATE SET version = excluded.version, deleted = excluded.deleted
+        WHERE excluded.version > _cdc_row_versions.version
+        RETURNING 1
+        """
+    private static let offsetSQL = """
+        INSERT INTO _cdc_sink_offset(source, lsn, updated_ms) VALUES (?1, ?2, ?3)
+        ON CONFLICT(source) DO UPDATE SET lsn = max(lsn, excluded.lsn), updated_ms = excluded.updated_ms
+        """
+    private static let tableSQL = """
+        INSERT INTO _cdc_sink_tables(tbl, schema_version, floor) VALUES (?1, ?2, ?3)
+        ON CONFLICT(tbl) DO UPDATE SET schema_version = max(schema_version, excluded.schema_version), floor = max(floor, excluded.floor)
+        """
+    private static let versionSQL = "SELECT version FROM _cdc_row_versions WHERE tbl = ? AND key = ?"
+
+    private func statement(_ sql: String) throws -> Statement {
+        if let s = statements[sql] { return s }
+        let s = try connection.prepare(sql)
+        statements[sql] = s
+        return s
+    }
+
+    /// Finalizes the cached statements (before the connection closes).
+    func releaseStatements() { statements = [:] }
 
     /// Re-reads the stored state (after a rolled-back batch left the memory ahead of it).
     func reload() throws {
@@ -91,7 +100,7 @@ final class ReplicaMetadata {
     /// Stores the offset (never lowering it); call inside the batch's transaction.
     func storeOffset(_ lsn: LSN) throws {
         guard let source else { return }
-        try offsetStatement.run([.string(source), .integer(lsn.rawValue), .integer(Int64((Date().timeIntervalSince1970 * 1000).rounded()))])
+        try statement(Self.offsetSQL).run([.string(source), .integer(lsn.rawValue), .integer(Int64((Date().timeIntervalSince1970 * 1000).rounded()))])
     }
 
     /// Records `version` for a key when it is newer than the stored one.
@@ -102,6 +111,7 @@ final class ReplicaMetadata {
     /// - Returns: whether the event is newer and must be applied; `false` means skip it.
     /// - Complexity: one b-tree seek.
     func claim(table: String, key: RowKey, version: LSN, deleted: Bool) throws -> Bool {
+        let claimStatement = try statement(Self.claimSQL)
         try claimStatement.bind([.string(table), .text(key.encoded), .integer(version.rawValue), .integer(deleted ? 1 : 0)])
         let claimed = try claimStatement.step()
         if claimed { while try claimStatement.step() {} }
@@ -110,6 +120,7 @@ final class ReplicaMetadata {
 
     /// The stored version of a key, or `nil` when the key has none.
     func version(table: String, key: RowKey) throws -> LSN? {
+        let versionStatement = try statement(Self.versionSQL)
         try versionStatement.bind([.string(table), .text(key.encoded)])
         defer { versionStatement.reset() }
         guard try versionStatement.step(), case .integer(let v) = versionStatement.value(at: 0) else { return nil }
@@ -130,7 +141,7 @@ final class ReplicaMetadata {
         let old = tables[table]
         let new = (max(old?.schemaVersion ?? 0, schemaVersion), max(old?.floor ?? .zero, floor))
         if let old, old.schemaVersion == new.0, old.floor == new.1 { return }
-        try tableStatement.run([.string(table), .integer(new.0), .integer(new.1.rawValue)])
+        try statement(Self.tableSQL).run([.string(table), .integer(new.0), .integer(new.1.rawValue)])
         tables[table] = new
     }
 

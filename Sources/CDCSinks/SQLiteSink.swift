@@ -60,6 +60,7 @@ public final class SQLiteSink {
     /// - Throws: ``SQLiteError``.
     public func close() throws {
         tableStates = [:]
+        metadata.releaseStatements()
         try connection.close()
     }
 

@@ -132,7 +132,13 @@ func runProcess(_ executable: String, _ arguments: [String], stdin: String? = ni
     return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
 }
 
-/// The folder with the built executables, next to the test bundle.
+/// The folder with the built executables: the test bundle's folder (on Linux the bundle
+/// URL is already the products folder; on macOS it is the `.xctest` inside it).
 func productsFolder(for testCase: AnyClass) -> URL {
-    Bundle(for: testCase).bundleURL.deletingLastPathComponent()
+    let bundle = Bundle(for: testCase).bundleURL
+    for candidate in [bundle, bundle.deletingLastPathComponent()]
+    where FileManager.default.isExecutableFile(atPath: candidate.appendingPathComponent("cdc-agent").path) {
+        return candidate
+    }
+    return bundle.deletingLastPathComponent()
 }

@@ -2,6 +2,7 @@ import CDCCore
 import CDCReconcile
 import CDCSinks
 import CDCSQLite
+import Foundation
 import XCTest
 
 /// The checker against source and replica databases made by the real SQLite library.
@@ -262,6 +263,20 @@ final class ReplicaCheckerTests: XCTestCase {
         XCTAssertThrowsError(try f.check(projection: projection)) { XCTAssertEqual($0 as? ProjectionError, .unknownTable("c")) }
         try f.source.execute("INSERT INTO _cdc_meta VALUES ('table.3.name', 'gone')")
         XCTAssertThrowsError(try f.check()) { XCTAssertEqual($0 as? ReplicaCheckError, .unknownSourceTable("gone", path: f.sourcePath)) }
+    }
+
+    func testCheckWritesNeitherDatabase() throws {
+        let f = try CheckFixture(appliedLSN: 5)
+        try f.both("CREATE TABLE t(id INTEGER PRIMARY KEY, v); INSERT INTO t VALUES (1, 'a')")
+        try f.replica.execute("INSERT INTO t VALUES (2, 'b')")
+        let files = [f.sourcePath, f.replicaPath]
+        let before = try files.map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
+        let versions = try [f.source.dataVersion(), f.replica.dataVersion()]
+        XCTAssertFalse(try f.check().isConsistent)
+        XCTAssertEqual(try files.map { try Data(contentsOf: URL(fileURLWithPath: $0)) }, before)
+        XCTAssertEqual(try [f.source.dataVersion(), f.replica.dataVersion()], versions, "no other connection committed")
+        // And it held no lock afterwards: a writer can commit at once.
+        try f.source.execute("BEGIN IMMEDIATE; INSERT INTO t VALUES (3, 'c'); COMMIT")
     }
 
     func testErrorsForBadInput() throws {

@@ -1,2 +1,0 @@
-import XCTest
-final class CDCSinksTestsPlaceholder: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }

@@ -1,0 +1,167 @@
+import CDCCore
+import CDCSQLite
+import CDCTransport
+import Foundation
+import XCTest
+
+/// The embedded event log: appends, reads, agent state, retention, and files that are not logs.
+final class EventLogTests: XCTestCase {
+    private var folder: URL!
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("cdc-log-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try FileManager.default.removeItem(at: folder) }
+
+    private func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+
+    static let source = SourceInfo(service: "orders", database: "/srv/orders.db", mode: .triggers)
+    static let table = TableSchema(name: "items", version: 1, columns: [
+        ColumnSchema(name: "id", declaredType: "INTEGER", primaryKeyPosition: 1),
+        ColumnSchema(name: "note", declaredType: ""),
+    ])
+
+    /// An insert of row `lsn` at time `ts`, carrying `payload` (for size-based retention).
+    static func event(_ lsn: Int64, ts: Int64 = 1_000, payload: SQLiteValue = .string("x")) -> Event {
+        let change = RowChange(transaction: TransactionInfo(id: lsn, index: 0, isLast: true), table: table, operation: .insert,
+                               key: [.integer(lsn)], before: nil, after: [.integer(lsn), payload])
+        return Event(lsn: LSN(lsn), source: source, timestampMilliseconds: ts, body: .change(change))
+    }
+
+    func testAppendAndReadInLSNOrder() throws {
+        let log = try EventLog(path: path("e.db"), create: true)
+        XCTAssertEqual(try log.lastLSN(), .zero)
+        let events = [Self.event(1), Self.event(2, payload: .blob([0, 1])), Self.event(5, payload: .real(-0.0))]
+        try log.append(events)
+        try log.append([Event(lsn: LSN(9), source: Self.source, timestampMilliseconds: 2_000, body: .heartbeat)])
+        XCTAssertEqual(try log.lastLSN(), LSN(9))
+        XCTAssertEqual(try log.read(after: .zero, limit: 100), events + [Event(lsn: LSN(9), source: Self.source, timestampMilliseconds: 2_000, body: .heartbeat)])
+        XCTAssertEqual(try log.read(after: LSN(1), limit: 1), [events[1]])
+        XCTAssertEqual(try log.read(after: LSN(2), limit: 100).map(\.lsn), [LSN(5), LSN(9)])
+        XCTAssertEqual(try log.read(after: LSN(9), limit: 100), [])
+        XCTAssertEqual(try log.latestSchemas(), ["items": Self.table])
+    }
+
+    func testNonIncreasingLSNIsRejectedAndTheBatchAndStateAreNotStored() throws {
+        let log = try EventLog(path: path("e.db"), create: true)
+        try log.append([Self.event(1), Self.event(2)], state: ["seq": .integer(2)])
+        XCTAssertThrowsError(try log.append([Self.event(3), Self.event(2)], state: ["seq": .integer(9)])) { error in
+            XCTAssertEqual(error as? EventLogError, .nonIncreasingLSN(path: self.path("e.db"), last: LSN(3), offending: LSN(2)))
+        }
+        XCTAssertThrowsError(try log.append([Self.event(2)]))
+        XCTAssertEqual(try log.lastLSN(), LSN(2), "the event before the bad one was rolled back too")
+        XCTAssertEqual(try log.agentState(), ["seq": .integer(2)], "the state is stored with its events or not at all")
+        try log.append([Self.event(3)], state: ["seq": .integer(3)])
+        XCTAssertEqual(try log.agentState(), ["seq": .integer(3)])
+    }
+
+    func testStateSurvivesReopen() throws {
+        do {
+            let log = try EventLog(path: path("e.db"), create: true)
+            try log.append([Self.event(1)], state: ["seq": .integer(10), "epoch": .string("x")])
+            try log.close()
+        }
+        let log = try EventLog(path: path("e.db"), readOnly: true)
+        XCTAssertEqual(try log.agentState(), ["seq": .integer(10), "epoch": .string("x")])
+        XCTAssertEqual(try log.read(after: .zero, limit: 10).count, 1)
+    }
+
+    func testRetentionByAgeAndPrunedOffset() throws {
+        let log = try EventLog(path: path("e.db"), create: true)
+        try log.append((1...10).map { Self.event($0, ts: $0 * 1_000) })
+        // Keep events newer than 4.5 s before "now" = 10 s: LSN 6...10 stay.
+        XCTAssertEqual(try log.prune(maximumAgeMilliseconds: 4_500, maximumBytes: nil, now: 10_000), 5)
+        XCTAssertEqual(try log.prunedThrough(), LSN(5))
+        XCTAssertEqual(try log.read(after: LSN(5), limit: 100).map(\.lsn.rawValue), [6, 7, 8, 9, 10])
+        XCTAssertThrowsError(try log.read(after: LSN(4), limit: 100)) { error in
+            XCTAssertEqual(error as? EventLogError, .offsetPruned(path: self.path("e.db"), requested: LSN(4), prunedThrough: LSN(5)))
+            XCTAssertTrue("\(error)".contains("--resnapshot-on-gap"))
+        }
+        // Pruning never moves back, and the log's last LSN survives pruning everything.
+        XCTAssertEqual(try log.prune(maximumAgeMilliseconds: 0, maximumBytes: nil, now: 100_000), 5)
+        XCTAssertEqual(try log.lastLSN(), LSN(10))
+        XCTAssertThrowsError(try log.append([Self.event(10)]))
+        XCTAssertEqual(try log.prune(maximumAgeMilliseconds: 100_000_000, maximumBytes: nil, now: 100_000), 0)
+        XCTAssertEqual(try log.prunedThrough(), LSN(10))
+    }
+
+    func testRetentionBySize() throws {
+        let log = try EventLog(path: path("e.db"), create: true)
+        let payload = SQLiteValue.string(String(repeating: "p", count: 1_000))
+        try log.append((1...10).map { Self.event($0, payload: payload) })
+        let size = Int64(Self.event(1, payload: payload).jsonLine().count)
+        // Room for three and a half events: the newest three stay.
+        XCTAssertEqual(try log.prune(maximumAgeMilliseconds: nil, maximumBytes: size * 7 / 2, now: 0), 7)
+        XCTAssertEqual(try log.read(after: LSN(7), limit: 100).map(\.lsn.rawValue), [8, 9, 10])
+        XCTAssertEqual(try log.prune(maximumAgeMilliseconds: nil, maximumBytes: size * 3 + 100, now: 0), 0, "the three newest fit (LSN 10 is a few bytes longer than LSN 1)")
+        XCTAssertEqual(try log.prune(maximumAgeMilliseconds: nil, maximumBytes: size * 2 + 100, now: 0), 1)
+    }
+
+    func testCorruptRowIsDetectedAndNamesItsLSN() throws {
+        let logPath = path("e.db")
+        let log = try EventLog(path: logPath, create: true)
+        try log.append([Self.event(1)])
+        let raw = try Connection(path: logPath)
+        try raw.execute("INSERT INTO cdc_events(lsn, ts_ms, type, tbl, event) VALUES (2, 0, 'change', 'items', '{\"v\":1')")
+        try raw.execute("INSERT INTO cdc_events(lsn, ts_ms, type, tbl, event) VALUES (3, 0, 'change', 'items', ?)", [.text(Self.event(4).jsonLine())])
+        try raw.close()
+        XCTAssertEqual(try log.read(after: .zero, limit: 1).map(\.lsn), [LSN(1)])
+        XCTAssertThrowsError(try log.read(after: .zero, limit: 10)) { error in
+            guard case EventLogError.corruptEvent(_, let lsn, _)? = error as? EventLogError else { return XCTFail("\(error)") }
+            XCTAssertEqual(lsn, LSN(2))
+        }
+        XCTAssertThrowsError(try log.read(after: LSN(2), limit: 10)) { error in
+            guard case EventLogError.corruptEvent(_, let lsn, let reason)? = error as? EventLogError else { return XCTFail("\(error)") }
+            XCTAssertEqual(lsn, LSN(3))
+            XCTAssertTrue(reason.contains("LSN 4"), reason)
+        }
+    }
+
+    func testFilesThatAreNotLogsFailClearly() throws {
+        let other = path("app.db")
+        let c = try Connection(path: other, mode: .create)
+        try c.execute("CREATE TABLE customers(id INTEGER PRIMARY KEY)")
+        try c.close()
+        for create in [false, true] {
+            XCTAssertThrowsError(try EventLog(path: other, create: create)) { error in
+                guard case EventLogError.notAnEventLog(_, let reason)? = error as? EventLogError else { return XCTFail("\(error)") }
+                XCTAssertTrue(reason.contains("customers"), reason)
+            }
+        }
+        let text = path("notes.txt")
+        try Data(String(repeating: "hello, not a database\n", count: 200).utf8).write(to: URL(fileURLWithPath: text))
+        XCTAssertThrowsError(try EventLog(path: text)) { error in
+            XCTAssertEqual((error as? SQLiteError)?.code.primary, .notADatabase, "\(error)")
+            XCTAssertTrue("\(error)".contains("notes.txt"))
+        }
+        XCTAssertThrowsError(try EventLog(path: path("missing.db"))) { error in
+            XCTAssertTrue("\(error)".contains("missing.db"))
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("missing.db")))
+        let empty = path("empty.db")
+        try Connection(path: empty, mode: .create).close()
+        XCTAssertThrowsError(try EventLog(path: empty)) { error in
+            XCTAssertTrue("\(error)".contains("not a cdc event log"), "\(error)")
+        }
+    }
+
+    func testSnapshotRequestsAreServedOnce() throws {
+        let log = try EventLog(path: path("e.db"), create: true)
+        let id = try log.requestSnapshot(requester: "sink", tables: ["items", "orders"])
+        XCTAssertNil(try log.servedEpoch(ofRequest: id))
+        XCTAssertEqual(try log.pendingSnapshotRequests().map(\.tables), [["items", "orders"]])
+        try log.markSnapshotRequestsServed([id], epoch: LSN(42))
+        XCTAssertEqual(try log.servedEpoch(ofRequest: id), LSN(42))
+        XCTAssertTrue(try log.pendingSnapshotRequests().isEmpty)
+    }
+
+    func testChangeCounterMovesWhenAnotherConnectionCommits() throws {
+        let reader = try EventLog(path: path("e.db"), create: true)
+        let before = try reader.changeCounter()
+        let writer = try EventLog(path: path("e.db"))
+        try writer.append([Self.event(1)])
+        XCTAssertNotEqual(try reader.changeCounter(), before)
+    }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class CDCTransportTestsPlaceholder: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }
