@@ -3,6 +3,16 @@
 extension Event {
     /// The event as one JSON line, without the trailing newline.
     public func jsonLine() -> [UInt8] {
+        jsonLine { schema in
+            var w = JSONWriter()
+            schema.write(to: &w)
+            return w.bytes
+        }
+    }
+
+    /// The event as one JSON line, taking the schema object's JSON from `schemaJSON` (an
+    /// encoder caches it: every event of a table repeats it).
+    func jsonLine(schemaJSON: (TableSchema) -> [UInt8]) -> [UInt8] {
         var w = JSONWriter(reservingCapacity: 512)
         w.beginObject()
         w.key("v"); w.integer(eventSpecVersion)
@@ -25,7 +35,7 @@ extension Event {
             w.endObject()
             w.key("table"); w.string(c.table.name)
             w.key("op"); w.string(c.operation.rawValue)
-            w.key("schema"); c.table.write(to: &w)
+            w.key("schema"); w.raw(schemaJSON(c.table))
             w.key("key")
             w.beginObject()
             for (name, value) in zip(c.table.keyNames, c.key) {

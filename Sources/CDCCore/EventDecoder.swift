@@ -8,12 +8,18 @@ public final class EventDecoder {
     public static let schemaCacheLimit = 1024
 
     private struct SchemaEntry {
+        var bytes: [UInt8]
         var schema: TableSchema
         var columnIndex: [[UInt8]: Int]
         var keyIndex: [[UInt8]: Int]
+        var keyCount: Int
     }
 
-    private var schemas: [ArraySlice<UInt8>: SchemaEntry] = [:]
+    /// Schemas by a 64-bit FNV-1a hash of their JSON bytes (collisions are resolved by
+    /// comparing the bytes); `last` answers runs of events of one table without hashing.
+    private var schemas: [UInt64: [SchemaEntry]] = [:]
+    private var schemaCount = 0
+    private var last: SchemaEntry?
 
     public init() {}
 
@@ -62,6 +68,10 @@ public final class EventDecoder {
         var ranges = [Range<Int>?](repeating: nil, count: Field.allCases.count)
         var seen = [Bool](repeating: false, count: Field.allCases.count)
         var unknown = Set<[UInt8]>()
+        // Images are read as they are met when the schema came first (as the agent writes
+        // events); otherwise their ranges are kept and read after the schema.
+        var entry: SchemaEntry?
+        var images: [Field: [SQLiteValue]?] = [:]
         var first = true
         while let name = try r.nextMember(first: &first) {
             guard let field = Field.byName[name] else {
@@ -79,7 +89,17 @@ public final class EventDecoder {
                 ints[field.rawValue] = try readInteger(&r, field.name, c)
             case .type, .table, .op, .reason:
                 strings[field.rawValue] = try readString(&r, field.name, c)
-            case .source, .txn, .schema, .key, .before, .after, .tables:
+            case .schema:
+                let range = try r.skipValue()
+                ranges[field.rawValue] = range
+                entry = try schemaEntry(line, at: range, c)
+            case .key, .before, .after:
+                if let entry {
+                    images[field] = try decodeImage(&r, field: field, entry: entry, c)
+                } else {
+                    ranges[field.rawValue] = try r.skipValue()
+                }
+            case .source, .txn, .tables:
                 ranges[field.rawValue] = try r.skipValue()
             }
         }
@@ -114,11 +134,17 @@ public final class EventDecoder {
             let tableName = try string(.table)
             let opName = try string(.op)
             guard let op = Operation(rawValue: opName) else { throw c.fail("op", "unknown operation \"\(opName)\"") }
-            var entry = try schemaEntry(line, at: try range(.schema), c)
+            guard var entry else { throw c.fail("schema", "missing") }
             entry.schema.name = tableName
-            let key = try decodeImage(r, at: try range(.key), field: "key", names: entry.keyIndex, count: entry.schema.keyNames.count, allowsNull: false, schema: entry.schema, c) ?? []
-            let before = try decodeImage(r, at: try range(.before), field: "before", names: entry.columnIndex, count: entry.schema.columns.count, allowsNull: true, schema: entry.schema, c)
-            let after = try decodeImage(r, at: try range(.after), field: "after", names: entry.columnIndex, count: entry.schema.columns.count, allowsNull: true, schema: entry.schema, c)
+            func image(_ f: Field) throws -> [SQLiteValue]? {
+                if let decoded = images[f] { return decoded }
+                var sub = r
+                sub.position = try range(f).lowerBound
+                return try decodeImage(&sub, field: f, entry: entry, c)
+            }
+            let key = try image(.key) ?? []
+            let before = try image(.before)
+            let after = try image(.after)
             switch op {
             case .insert, .snapshot:
                 guard after != nil else { throw c.fail("after", "an \(op.rawValue) needs an after image") }
@@ -231,7 +257,13 @@ public final class EventDecoder {
 
     private func schemaEntry(_ line: [UInt8], at range: Range<Int>, _ c: DecodingContext) throws -> SchemaEntry {
         let bytes = line[range]
-        if let hit = schemas[bytes] { return hit }
+        if let last, last.bytes.count == bytes.count, last.bytes.elementsEqual(bytes) { return last }
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for b in bytes { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        if let hit = schemas[hash]?.first(where: { $0.bytes.count == bytes.count && $0.bytes.elementsEqual(bytes) }) {
+            last = hit
+            return hit
+        }
         let json: JSONValue
         do { json = try JSONParser.parse(bytes) } catch let e as JSONSyntaxError {
             throw c.fail("schema", e.description)
@@ -241,47 +273,54 @@ public final class EventDecoder {
         var columnIndex: [[UInt8]: Int] = [:]
         for (i, col) in schema.columns.enumerated() { columnIndex[Array(col.name.utf8)] = i }
         var keyIndex: [[UInt8]: Int] = [:]
-        for (i, k) in schema.keyNames.enumerated() { keyIndex[Array(k.utf8)] = i }
-        let entry = SchemaEntry(schema: schema, columnIndex: columnIndex, keyIndex: keyIndex)
-        if schemas.count >= Self.schemaCacheLimit { schemas.removeAll(keepingCapacity: true) }
-        // Keyed by a copy, so the cache does not keep whole lines alive.
-        schemas[ArraySlice(Array(bytes))] = entry
+        let keyNames = schema.keyNames
+        for (i, k) in keyNames.enumerated() { keyIndex[Array(k.utf8)] = i }
+        let entry = SchemaEntry(bytes: Array(bytes), schema: schema, columnIndex: columnIndex, keyIndex: keyIndex, keyCount: keyNames.count)
+        if schemaCount >= Self.schemaCacheLimit {
+            schemas.removeAll(keepingCapacity: true)
+            schemaCount = 0
+        }
+        schemas[hash, default: []].append(entry)
+        schemaCount += 1
+        last = entry
         return entry
     }
 
-    /// Reads an image (or the key) whose members must be exactly the names in `names`, in any
-    /// order; the result is in schema order.
-    private func decodeImage(_ base: JSONPullReader, at range: Range<Int>, field: String, names: [[UInt8]: Int], count: Int,
-                             allowsNull: Bool, schema: TableSchema, _ c: DecodingContext) throws -> [SQLiteValue]? {
-        var r = base
-        r.position = range.lowerBound
-        if allowsNull, r.peek() == UInt8(ascii: "n") {
+    /// Reads an image (or the key) whose members must be exactly the schema's column (key)
+    /// names, in any order; the result is in schema order. `r` is at the value.
+    private func decodeImage(_ r: inout JSONPullReader, field f: Field, entry: SchemaEntry, _ c: DecodingContext) throws -> [SQLiteValue]? {
+        let isKey = f == .key
+        let field = f.name
+        if !isKey, r.peek() == UInt8(ascii: "n") {
             _ = try r.readLiteral()
             return nil
         }
-        guard r.peek() == UInt8(ascii: "{") else { throw c.fail(field, allowsNull ? "must be an object or null" : "must be an object") }
+        guard r.peek() == UInt8(ascii: "{") else { throw c.fail(field, isKey ? "must be an object" : "must be an object or null") }
         r.position += 1
+        let names = isKey ? entry.keyIndex : entry.columnIndex
+        let count = isKey ? entry.keyCount : entry.schema.columns.count
         var values = [SQLiteValue](repeating: .null, count: count)
         var filled = [Bool](repeating: false, count: count)
         var filledCount = 0
         var first = true
-        let kind = field == "key" ? "key" : "column"
-        let expected = field == "key" ? schema.keyNames : schema.columnNames
+        let kind = isKey ? "key" : "column"
+        func expected() -> [String] { isKey ? entry.schema.keyNames : entry.schema.columnNames }
         while let name = try r.nextMember(first: &first) {
             guard let i = names[name] else {
-                throw c.fail("\(field).\(String(decoding: name, as: UTF8.self))", "not a \(kind) of the schema (expected exactly: \(expected.joined(separator: ", ")))")
+                throw c.fail("\(field).\(String(decoding: name, as: UTF8.self))", "not a \(kind) of the schema (expected exactly: \(expected().joined(separator: ", ")))")
             }
-            guard !filled[i] else { throw c.fail("\(field).\(expected[i])", "duplicate member") }
+            guard !filled[i] else { throw c.fail("\(field).\(expected()[i])", "duplicate member") }
             do {
                 values[i] = try readValue(&r)
             } catch let e as ValueDecodingError {
-                throw c.fail("\(field).\(expected[i])", e.reason)
+                throw c.fail("\(field).\(expected()[i])", e.reason)
             }
             filled[i] = true
             filledCount += 1
         }
         guard filledCount == count else {
-            let missing = expected.indices.first { !filled[$0] }.map { expected[$0] } ?? ""
+            let names = expected()
+            let missing = names.indices.first { !filled[$0] }.map { names[$0] } ?? ""
             throw c.fail("\(field).\(missing)", "missing (an image has exactly the schema's \(kind) names)")
         }
         return values

@@ -12,8 +12,8 @@ struct JSONPullReader {
     init(_ bytes: [UInt8], validatingUTF8: Bool = true) throws {
         self.bytes = bytes
         position = 0
-        if validatingUTF8, String(validating: bytes, as: UTF8.self) == nil {
-            throw JSONSyntaxError(offset: 0, reason: "the line is not valid UTF-8")
+        if validatingUTF8, let bad = UTF8Validation.firstInvalidOffset(in: bytes) {
+            throw JSONSyntaxError(offset: bad, reason: "the line is not valid UTF-8")
         }
     }
 
@@ -202,13 +202,21 @@ struct JSONPullReader {
     /// Reads one literal (`true`, `false`, `null`).
     mutating func readLiteral() throws -> JSONValue {
         guard let c = peek() else { throw error("unexpected end of input") }
-        for (word, value) in [("true", JSONValue.bool(true)), ("false", .bool(false)), ("null", .null)] where c == word.utf8.first {
-            let w = Array(word.utf8)
-            guard bytes.count - position >= w.count, bytes[position..<(position + w.count)].elementsEqual(w) else { throw error("expected \(word)") }
-            position += w.count
-            return value
+        func match(_ word: StaticString) -> Bool {
+            let n = word.utf8CodeUnitCount
+            guard bytes.count - position >= n else { return false }
+            let p = word.utf8Start
+            for i in 0..<n where bytes[position + i] != p[i] { return false }
+            position += n
+            return true
         }
-        throw error("expected a literal")
+        switch c {
+        case UInt8(ascii: "t"): if match("true") { return .bool(true) }
+        case UInt8(ascii: "f"): if match("false") { return .bool(false) }
+        case UInt8(ascii: "n"): if match("null") { return .null }
+        default: break
+        }
+        throw error("expected true, false or null")
     }
 
     /// Skips one value of any kind, checking its syntax.

@@ -24,12 +24,12 @@ public struct JSONWriter: Sendable {
     /// Writes `"name":`; the next value written is the field's value.
     public mutating func key(_ name: String) {
         separate()
-        appendString(Array(name.utf8))
+        appendString(name.utf8)
         bytes.append(UInt8(ascii: ":"))
         needsComma[needsComma.count - 1] = false
     }
 
-    public mutating func string(_ value: String) { separate(); appendString(Array(value.utf8)) }
+    public mutating func string(_ value: String) { separate(); appendString(value.utf8) }
     /// Writes a string from bytes that the caller has checked are valid UTF-8.
     public mutating func string(utf8 value: [UInt8]) { separate(); appendString(value) }
     public mutating func integer(_ value: Int64) { separate(); bytes.append(contentsOf: String(value).utf8) }
@@ -41,7 +41,10 @@ public struct JSONWriter: Sendable {
 
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
-    private mutating func appendString(_ utf8: [UInt8]) {
+    /// Appends pre-encoded JSON (for example a cached schema object) as the next value.
+    public mutating func raw(_ json: [UInt8]) { separate(); bytes.append(contentsOf: json) }
+
+    private mutating func appendString<S: Sequence>(_ utf8: S) where S.Element == UInt8 {
         bytes.append(UInt8(ascii: "\""))
         for byte in utf8 {
             switch byte {

@@ -27,7 +27,7 @@ extension SQLiteValue {
                 writer.endObject()
             }
         case .text(let bytes):
-            if String(validating: bytes, as: UTF8.self) != nil {
+            if UTF8Validation.isValid(bytes) {
                 writer.string(utf8: bytes)
             } else {
                 writer.beginObject()

@@ -27,6 +27,8 @@ public final class EventLog {
     private var stateStatement: Statement?
     /// Decodes what ``read(after:limit:)`` returns; its schema cache lives as long as the log.
     private let decoder = EventDecoder()
+    /// Encodes what ``append(_:state:)`` stores.
+    private let encoder = EventEncoder()
 
     /// Opens (and with `create`, creates) an event log.
     ///
@@ -147,7 +149,7 @@ public final class EventLog {
                     .integer(e.timestampMilliseconds),
                     .string(e.typeName),
                     e.tableName.map { .string($0) } ?? .null,
-                    .text(e.jsonLine()),
+                    .text(encoder.encode(e)),
                 ])
             }
             try writeState(state)
