@@ -7,8 +7,8 @@ import CDCSinks
 /// table's shape.
 ///
 /// A read-model table keyed by a source rowid holds the same rowid (the sink inserts it
-/// explicitly); it is selected through the source's rowid alias, or through a replica column
-/// of that name if the sink declared one.
+/// explicitly, Sources/CDCSinks/ReplicaTable.swift); it is selected through the target
+/// schema's rowid alias, or through a replica column of that name if one was declared.
 struct ReplicaReadPlan {
     /// Whether the read-model table does not exist.
     private(set) var isTableMissing = false
@@ -43,7 +43,13 @@ struct ReplicaReadPlan {
         // The key expression of a rowid-keyed table, and the replica column it may occupy.
         var rowIDKey: String?
         var rowIDColumn: String?
-        if projected.sourceSchema.hasRowIDKey, let alias = projected.sourceSchema.rowIDKeyName {
+        if target.hasRowIDKey {
+            // The alias the sink writes the rowid through: the target schema's, since a
+            // renamed column may take a name the source's alias had.
+            guard let alias = target.rowIDKeyName else {
+                schemaDifferences.append("every rowid alias (rowid, _rowid_, oid) is a column name of the read model, so its rowid cannot be read")
+                return
+            }
             if let column = actualByName[alias.lowercased()] {
                 rowIDColumn = column.name.lowercased()
                 rowIDKey = quoteIdentifier(column.name)
@@ -65,7 +71,7 @@ struct ReplicaReadPlan {
 
         let compared = comparedTargetIndices.map { quoteIdentifier(target.columns[$0].name) }
         let from = "FROM \(quoteIdentifier(target.name))"
-        if projected.sourceSchema.hasRowIDKey {
+        if target.hasRowIDKey {
             guard let rowIDKey else { return } // reported above: unreadable by key
             sql = "SELECT \(([rowIDKey] + compared).joined(separator: ", ")) \(from) ORDER BY \(rowIDKey)"
             keyIndices = [0]

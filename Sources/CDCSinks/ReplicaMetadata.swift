@@ -7,7 +7,7 @@ import Foundation
 /// - `_cdc_sink_offset(source, lsn, updated_ms)`: the applied LSN of the one source this
 ///   replica follows, written in the same transaction as the rows it covers.
 /// - `_cdc_row_versions(tbl, key, version, deleted)`: the row version (LSN) per source table
-///   and key (``RowKey``), kept also for deleted or filtered-out rows (tombstones), so a
+///   and key (``RowKey/storedValue``), kept also for deleted or filtered-out rows (tombstones), so a
 ///   replayed older event never resurrects or overwrites a newer state.
 /// - `_cdc_sink_tables(tbl, schema_version, floor)`: per source table, the highest schema
 ///   version applied and the floor: the start of the newest finished snapshot epoch. Every
@@ -20,6 +20,8 @@ final class ReplicaMetadata {
     private let replicaPath: String
     /// Prepared statements by SQL, kept for the batch loop; released by ``releaseStatements()``.
     private var statements: [String: Statement] = [:]
+    /// The hot-path claim statement, kept outside the dictionary (no hashing per row).
+    private var claimStatement: Statement?
     /// The source this replica follows, once known.
     private(set) var source: String?
     private var tables: [String: (schemaVersion: Int64, floor: LSN)] = [:]
@@ -32,7 +34,7 @@ final class ReplicaMetadata {
         try connection.transaction {
             try connection.execute("""
                 CREATE TABLE IF NOT EXISTS _cdc_sink_offset(source TEXT PRIMARY KEY, lsn INTEGER NOT NULL, updated_ms INTEGER NOT NULL) WITHOUT ROWID;
-                CREATE TABLE IF NOT EXISTS _cdc_row_versions(tbl TEXT NOT NULL, key TEXT NOT NULL, version INTEGER NOT NULL, deleted INTEGER NOT NULL, PRIMARY KEY(tbl, key)) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS _cdc_row_versions(tbl TEXT NOT NULL, key NOT NULL, version INTEGER NOT NULL, deleted INTEGER NOT NULL, PRIMARY KEY(tbl, key)) WITHOUT ROWID;
                 CREATE TABLE IF NOT EXISTS _cdc_sink_tables(tbl TEXT PRIMARY KEY, schema_version INTEGER NOT NULL, floor INTEGER NOT NULL) WITHOUT ROWID;
                 """)
         }
@@ -43,7 +45,6 @@ final class ReplicaMetadata {
         INSERT INTO _cdc_row_versions(tbl, key, version, deleted) VALUES (?1, ?2, ?3, ?4)
         ON CONFLICT(tbl, key) DO UPDATE SET version = excluded.version, deleted = excluded.deleted
         WHERE excluded.version > _cdc_row_versions.version
-        RETURNING 1
         """
     private static let offsetSQL = """
         INSERT INTO _cdc_sink_offset(source, lsn, updated_ms) VALUES (?1, ?2, ?3)
@@ -63,7 +64,10 @@ final class ReplicaMetadata {
     }
 
     /// Finalizes the cached statements (before the connection closes).
-    func releaseStatements() { statements = [:] }
+    func releaseStatements() {
+        statements = [:]
+        claimStatement = nil
+    }
 
     /// Re-reads the stored state (after a rolled-back batch left the memory ahead of it).
     func reload() throws {
@@ -111,17 +115,17 @@ final class ReplicaMetadata {
     /// - Returns: whether the event is newer and must be applied; `false` means skip it.
     /// - Complexity: one b-tree seek.
     func claim(table: String, key: RowKey, version: LSN, deleted: Bool) throws -> Bool {
-        let claimStatement = try statement(Self.claimSQL)
-        try claimStatement.bind([.string(table), .text(key.encoded), .integer(version.rawValue), .integer(deleted ? 1 : 0)])
-        let claimed = try claimStatement.step()
-        if claimed { while try claimStatement.step() {} }
-        return claimed
+        let claimStatement = try self.claimStatement ?? statement(Self.claimSQL)
+        self.claimStatement = claimStatement
+        try claimStatement.bind([.string(table), key.storedValue, .integer(version.rawValue), .integer(deleted ? 1 : 0)])
+        while try claimStatement.step() {}
+        return connection.changedRowCount > 0
     }
 
     /// The stored version of a key, or `nil` when the key has none.
     func version(table: String, key: RowKey) throws -> LSN? {
         let versionStatement = try statement(Self.versionSQL)
-        try versionStatement.bind([.string(table), .text(key.encoded)])
+        try versionStatement.bind([.string(table), key.storedValue])
         defer { versionStatement.reset() }
         guard try versionStatement.step(), case .integer(let v) = versionStatement.value(at: 0) else { return nil }
         return LSN(v)

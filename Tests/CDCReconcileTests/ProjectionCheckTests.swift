@@ -75,6 +75,19 @@ final class ProjectionCheckTests: XCTestCase {
         XCTAssertEqual(try f.check().table("audit").missing.sampleKeys, [[.integer(10)]])
     }
 
+    func testRowidTableWithAColumnRenamedToRowid() throws {
+        // The read model's rowid is then reached as _rowid_, as the sink writes it.
+        let f = try CheckFixture()
+        try f.source.execute("CREATE TABLE audit(msg TEXT, level INTEGER); INSERT INTO audit(rowid, msg, level) VALUES (7, 'a', 1), (8, 'b', 2)")
+        try f.replica.execute("CREATE TABLE audit(\"rowid\" TEXT, level INTEGER); INSERT INTO audit(_rowid_, rowid, level) VALUES (7, 'a', 1), (9, 'b', 2)")
+        let projection = Projection(tables: ["audit": .init(source: "audit", columns: [.init(source: "msg", target: "rowid"), .init(source: "level")])])
+        let t = try f.check(projection: projection).table("audit")
+        XCTAssertEqual(t.schemaDifferences, [])
+        XCTAssertEqual(t.missing.sampleKeys, [[.integer(8)]])
+        XCTAssertEqual(t.extra.sampleKeys, [[.integer(9)]])
+        XCTAssertEqual(t.differing.count, 0)
+    }
+
     func testProjectionThatDoesNotFitTheSourceIsAnError() throws {
         let f = try makeFixture()
         let dropsKey = Projection(tables: ["orders": .init(source: "orders", columns: [.init(source: "total")])])
