@@ -12,6 +12,8 @@ public final class EventDecoder {
         var schema: TableSchema
         var columnIndex: [[UInt8]: Int]
         var keyIndex: [[UInt8]: Int]
+        var columnNameBytes: [[UInt8]]
+        var keyNameBytes: [[UInt8]]
         var keyCount: Int
     }
 
@@ -25,16 +27,36 @@ public final class EventDecoder {
 
     private enum Field: Int, CaseIterable {
         case v, lsn, type, source, tsMilliseconds, txn, table, op, schema, key, before, after, version, epoch, reason, tables
-        static let byName: [[UInt8]: Field] = [
-            Array("v".utf8): .v, Array("lsn".utf8): .lsn, Array("type".utf8): .type, Array("source".utf8): .source,
-            Array("ts_ms".utf8): .tsMilliseconds, Array("txn".utf8): .txn, Array("table".utf8): .table, Array("op".utf8): .op,
-            Array("schema".utf8): .schema, Array("key".utf8): .key, Array("before".utf8): .before, Array("after".utf8): .after,
-            Array("version".utf8): .version, Array("epoch".utf8): .epoch, Array("reason".utf8): .reason, Array("tables".utf8): .tables,
-        ]
         var name: String {
             ["v", "lsn", "type", "source", "ts_ms", "txn", "table", "op", "schema", "key", "before", "after", "version", "epoch", "reason", "tables"][rawValue]
         }
+
+        /// The field a member name spells, without allocating.
+        static func named(_ t: JSONPullReader.Token, in r: JSONPullReader) -> Field? {
+            switch t {
+            case .range(let range) where range.count <= 7:
+                switch range.count {
+                case 1: return r.token(t, equals: "v") ? .v : nil
+                case 2: return r.token(t, equals: "op") ? .op : nil
+                case 3: return r.token(t, equals: "lsn") ? .lsn : r.token(t, equals: "txn") ? .txn : r.token(t, equals: "key") ? .key : nil
+                case 4: return r.token(t, equals: "type") ? .type : nil
+                case 5: return r.token(t, equals: "ts_ms") ? .tsMilliseconds : r.token(t, equals: "table") ? .table : r.token(t, equals: "after") ? .after : r.token(t, equals: "epoch") ? .epoch : nil
+                case 6: return r.token(t, equals: "source") ? .source : r.token(t, equals: "schema") ? .schema : r.token(t, equals: "before") ? .before : r.token(t, equals: "reason") ? .reason : r.token(t, equals: "tables") ? .tables : nil
+                case 7: return r.token(t, equals: "version") ? .version : nil
+                default: return nil
+                }
+            case .range:
+                return nil
+            case .decoded(let d):
+                return Field.allCases.first { Array($0.name.utf8) == d }
+            }
+        }
     }
+
+    /// The source of the last event, reused while events repeat it byte for byte.
+    private var lastSource: (bytes: [UInt8], info: SourceInfo)?
+    /// The last table name, reused while events repeat it.
+    private var lastTableName: (bytes: [UInt8], name: String)?
 
     /// Decodes one JSON line.
     ///
@@ -60,113 +82,136 @@ public final class EventDecoder {
         }
     }
 
+    /// An image read as met (`value`), or its range kept until the schema is known.
+    private enum ImageSlot {
+        case absent
+        case deferred(Range<Int>)
+        case value([SQLiteValue]?)
+    }
+
     private func decodeEvent(_ line: [UInt8], _ c: inout DecodingContext) throws -> Event {
         var r = try JSONPullReader(line)
         try r.expect(UInt8(ascii: "{"), "an event object")
-        var ints = [Int64?](repeating: nil, count: Field.allCases.count)
-        var strings = [String?](repeating: nil, count: Field.allCases.count)
-        var ranges = [Range<Int>?](repeating: nil, count: Field.allCases.count)
-        var seen = [Bool](repeating: false, count: Field.allCases.count)
-        var unknown = Set<[UInt8]>()
-        // Images are read as they are met when the schema came first (as the agent writes
-        // events); otherwise their ranges are kept and read after the schema.
+        var v: Int64?, lsnValue: Int64?, ts: Int64?, version: Int64?, epoch: Int64?
+        var typeToken: JSONPullReader.Token?, opToken: JSONPullReader.Token?, tableToken: JSONPullReader.Token?
+        var reason: String?
+        var sourceRange: Range<Int>?, txnRange: Range<Int>?, tablesRange: Range<Int>?
         var entry: SchemaEntry?
-        var images: [Field: [SQLiteValue]?] = [:]
+        var key = ImageSlot.absent, before = ImageSlot.absent, after = ImageSlot.absent
+        var seen: UInt32 = 0
+        var unknown: Set<[UInt8]> = []
         var first = true
-        while let name = try r.nextMember(first: &first) {
-            guard let field = Field.byName[name] else {
+        while let name = try r.nextMemberToken(first: &first) {
+            guard let field = Field.named(name, in: r) else {
                 // Additive fields of v1 are skipped, but never twice (RFC 8259 §4 leaves
                 // duplicates undefined; the spec rejects them).
-                guard unknown.insert(name).inserted else { throw c.fail(String(decoding: name, as: UTF8.self), "duplicate member") }
+                let bytes = r.tokenBytes(name)
+                guard unknown.insert(bytes).inserted else { throw c.fail(String(decoding: bytes, as: UTF8.self), "duplicate member") }
                 _ = try r.skipValue()
                 continue
             }
             c.field = field.name
-            guard !seen[field.rawValue] else { throw c.fail(field.name, "duplicate member") }
-            seen[field.rawValue] = true
+            let bit: UInt32 = 1 << UInt32(field.rawValue)
+            guard seen & bit == 0 else { throw c.fail(field.name, "duplicate member") }
+            seen |= bit
             switch field {
-            case .v, .lsn, .tsMilliseconds, .version, .epoch:
-                ints[field.rawValue] = try readInteger(&r, field.name, c)
-            case .type, .table, .op, .reason:
-                strings[field.rawValue] = try readString(&r, field.name, c)
-            case .schema:
-                let range = try r.skipValue()
-                ranges[field.rawValue] = range
-                entry = try schemaEntry(line, at: range, c)
+            case .v: v = try readInteger(&r, field.name, c)
+            case .lsn: lsnValue = try readInteger(&r, field.name, c)
+            case .tsMilliseconds: ts = try readInteger(&r, field.name, c)
+            case .version: version = try readInteger(&r, field.name, c)
+            case .epoch: epoch = try readInteger(&r, field.name, c)
+            case .type: typeToken = try readStringToken(&r, field.name, c)
+            case .op: opToken = try readStringToken(&r, field.name, c)
+            case .table: tableToken = try readStringToken(&r, field.name, c)
+            case .reason: reason = try readString(&r, field.name, c)
+            case .source: sourceRange = try r.skipValue()
+            case .txn: txnRange = try r.skipValue()
+            case .tables: tablesRange = try r.skipValue()
+            case .schema: entry = try schemaEntry(line, at: try r.skipValue(), c)
             case .key, .before, .after:
+                let slot: ImageSlot
                 if let entry {
-                    images[field] = try decodeImage(&r, field: field, entry: entry, c)
+                    slot = .value(try decodeImage(&r, field: field, entry: entry, c))
                 } else {
-                    ranges[field.rawValue] = try r.skipValue()
+                    slot = .deferred(try r.skipValue())
                 }
-            case .source, .txn, .tables:
-                ranges[field.rawValue] = try r.skipValue()
+                switch field {
+                case .key: key = slot
+                case .before: before = slot
+                default: after = slot
+                }
             }
         }
         try r.expectEnd()
         c.field = nil
 
-        func integer(_ f: Field) throws -> Int64 {
-            guard let v = ints[f.rawValue] else { throw c.fail(f.name, "missing") }
-            return v
+        func required<T>(_ value: T?, _ f: Field) throws -> T {
+            guard let value else { throw c.fail(f.name, "missing") }
+            return value
         }
-        func string(_ f: Field) throws -> String {
-            guard let v = strings[f.rawValue] else { throw c.fail(f.name, "missing") }
-            return v
-        }
-        func range(_ f: Field) throws -> Range<Int> {
-            guard let v = ranges[f.rawValue] else { throw c.fail(f.name, "missing") }
-            return v
-        }
-
-        let v = try integer(.v)
-        guard v == Int64(eventSpecVersion) else { throw c.fail("v", "spec version \(v) is not supported (this build reads \(eventSpecVersion))") }
-        let lsn = LSN(try integer(.lsn))
+        let specVersion = try required(v, .v)
+        guard specVersion == Int64(eventSpecVersion) else { throw c.fail("v", "spec version \(specVersion) is not supported (this build reads \(eventSpecVersion))") }
+        let lsn = LSN(try required(lsnValue, .lsn))
         guard lsn.rawValue > 0 else { throw c.fail("lsn", "must be positive") }
-        let type = try string(.type)
-        let source = try decodeSource(r, at: try range(.source), c)
-        let timestamp = try integer(.tsMilliseconds)
+        let type = try required(typeToken, .type)
+        let source = try decodeSource(r, at: try required(sourceRange, .source), c)
+        let timestamp = try required(ts, .tsMilliseconds)
 
         let body: Event.Body
-        switch type {
-        case "change":
-            let transaction = try decodeTransaction(r, at: try range(.txn), c)
-            let tableName = try string(.table)
-            let opName = try string(.op)
-            guard let op = Operation(rawValue: opName) else { throw c.fail("op", "unknown operation \"\(opName)\"") }
+        if r.token(type, equals: "change") {
+            let transaction = try decodeTransaction(r, at: try required(txnRange, .txn), c)
+            let tableName = tableNameString(try required(tableToken, .table), r)
+            let opT = try required(opToken, .op)
+            let op: Operation
+            if r.token(opT, equals: "insert") { op = .insert } else if r.token(opT, equals: "update") { op = .update }
+            else if r.token(opT, equals: "delete") { op = .delete } else if r.token(opT, equals: "snapshot") { op = .snapshot }
+            else { throw c.fail("op", "unknown operation \"\(String(decoding: r.tokenBytes(opT), as: UTF8.self))\"") }
             guard var entry else { throw c.fail("schema", "missing") }
             entry.schema.name = tableName
-            func image(_ f: Field) throws -> [SQLiteValue]? {
-                if let decoded = images[f] { return decoded }
-                var sub = r
-                sub.position = try range(f).lowerBound
-                return try decodeImage(&sub, field: f, entry: entry, c)
+            func image(_ slot: ImageSlot, _ f: Field) throws -> [SQLiteValue]? {
+                switch slot {
+                case .absent: throw c.fail(f.name, "missing")
+                case .value(let v): return v
+                case .deferred(let range):
+                    var sub = r
+                    sub.position = range.lowerBound
+                    return try decodeImage(&sub, field: f, entry: entry, c)
+                }
             }
-            let key = try image(.key) ?? []
-            let before = try image(.before)
-            let after = try image(.after)
+            let keyValues = try image(key, .key) ?? []
+            let beforeImage = try image(before, .before)
+            let afterImage = try image(after, .after)
             switch op {
             case .insert, .snapshot:
-                guard after != nil else { throw c.fail("after", "an \(op.rawValue) needs an after image") }
-                guard before == nil else { throw c.fail("before", "an \(op.rawValue) has no before image") }
+                guard afterImage != nil else { throw c.fail("after", "an \(op.rawValue) needs an after image") }
+                guard beforeImage == nil else { throw c.fail("before", "an \(op.rawValue) has no before image") }
             case .update:
-                guard before != nil else { throw c.fail("before", "an update needs a before image") }
-                guard after != nil else { throw c.fail("after", "an update needs an after image") }
+                guard beforeImage != nil else { throw c.fail("before", "an update needs a before image") }
+                guard afterImage != nil else { throw c.fail("after", "an update needs an after image") }
             case .delete:
-                guard before != nil else { throw c.fail("before", "a delete needs a before image") }
-                guard after == nil else { throw c.fail("after", "a delete has no after image") }
+                guard beforeImage != nil else { throw c.fail("before", "a delete needs a before image") }
+                guard afterImage == nil else { throw c.fail("after", "a delete has no after image") }
             }
-            guard try integer(.version) == lsn.rawValue else { throw c.fail("version", "row version must equal the LSN") }
-            body = .change(RowChange(transaction: transaction, table: entry.schema, operation: op, key: key, before: before, after: after))
-        case "snapshot_start", "snapshot_end":
-            let epoch = SnapshotEpoch(epoch: LSN(try integer(.epoch)), tables: try decodeStringArray(r, at: try range(.tables), field: "tables", c), reason: try string(.reason))
-            body = type == "snapshot_start" ? .snapshotStart(epoch) : .snapshotEnd(epoch)
-        case "heartbeat":
+            guard try required(version, .version) == lsn.rawValue else { throw c.fail("version", "row version must equal the LSN") }
+            body = .change(RowChange(transaction: transaction, table: entry.schema, operation: op, key: keyValues, before: beforeImage, after: afterImage))
+        } else if r.token(type, equals: "snapshot_start") || r.token(type, equals: "snapshot_end") {
+            let marker = SnapshotEpoch(epoch: LSN(try required(epoch, .epoch)), tables: try decodeStringArray(r, at: try required(tablesRange, .tables), field: "tables", c),
+                                       reason: try required(reason, .reason))
+            body = r.token(type, equals: "snapshot_start") ? .snapshotStart(marker) : .snapshotEnd(marker)
+        } else if r.token(type, equals: "heartbeat") {
             body = .heartbeat
-        default:
-            throw c.fail("type", "unknown event type \"\(type)\"")
+        } else {
+            throw c.fail("type", "unknown event type \"\(String(decoding: r.tokenBytes(type), as: UTF8.self))\"")
         }
         return Event(lsn: lsn, source: source, timestampMilliseconds: timestamp, body: body)
+    }
+
+    private func tableNameString(_ t: JSONPullReader.Token, _ r: JSONPullReader) -> String {
+        if let last = lastTableName, r.token(t, equals: last.bytes) { return last.name }
+        let bytes = r.tokenBytes(t)
+        let name = String(decoding: bytes, as: UTF8.self)
+        lastTableName = (bytes, name)
+        return name
     }
 
     // MARK: - Fields
@@ -179,6 +224,14 @@ public final class EventDecoder {
         let (range, isInteger) = try r.readNumber()
         guard isInteger, let v = r.int64(range) else { throw c.fail(field, "must be a 64-bit integer") }
         return v
+    }
+
+    private func readStringToken(_ r: inout JSONPullReader, _ field: String, _ c: DecodingContext) throws -> JSONPullReader.Token {
+        guard r.peek() == UInt8(ascii: "\"") else {
+            _ = try r.skipValue()
+            throw c.fail(field, "must be a string")
+        }
+        return try r.readStringToken()
     }
 
     private func readString(_ r: inout JSONPullReader, _ field: String, _ c: DecodingContext) throws -> String {
@@ -206,15 +259,28 @@ public final class EventDecoder {
     }
 
     private func decodeSource(_ base: JSONPullReader, at range: Range<Int>, _ c: DecodingContext) throws -> SourceInfo {
+        if let last = lastSource, base.bytes(in: range, equal: last.bytes) { return last.info }
+        let info = try decodeSourceObject(base, at: range, c)
+        lastSource = (Array(base.bytes[range]), info)
+        return info
+    }
+
+    private func decodeSourceObject(_ base: JSONPullReader, at range: Range<Int>, _ c: DecodingContext) throws -> SourceInfo {
         var r = try objectReader(base, at: range, field: "source", c)
         var service: String?, db: String?, mode: String?
         var first = true
-        while let name = try r.nextMember(first: &first) {
-            switch name {
-            case Array("service".utf8): service = try readString(&r, "source.service", c)
-            case Array("db".utf8): db = try readString(&r, "source.db", c)
-            case Array("mode".utf8): mode = try readString(&r, "source.mode", c)
-            default: _ = try r.skipValue()
+        while let name = try r.nextMemberToken(first: &first) {
+            if r.token(name, equals: "service") {
+                guard service == nil else { throw c.fail("source.service", "duplicate member") }
+                service = try readString(&r, "source.service", c)
+            } else if r.token(name, equals: "db") {
+                guard db == nil else { throw c.fail("source.db", "duplicate member") }
+                db = try readString(&r, "source.db", c)
+            } else if r.token(name, equals: "mode") {
+                guard mode == nil else { throw c.fail("source.mode", "duplicate member") }
+                mode = try readString(&r, "source.mode", c)
+            } else {
+                _ = try r.skipValue()
             }
         }
         guard let service else { throw c.fail("source.service", "missing") }
@@ -228,12 +294,18 @@ public final class EventDecoder {
         var r = try objectReader(base, at: range, field: "txn", c)
         var id: Int64?, index: Int64?, last: Bool?
         var first = true
-        while let name = try r.nextMember(first: &first) {
-            switch name {
-            case Array("id".utf8): id = try readInteger(&r, "txn.id", c)
-            case Array("index".utf8): index = try readInteger(&r, "txn.index", c)
-            case Array("last".utf8): last = try readBool(&r, "txn.last", c)
-            default: _ = try r.skipValue()
+        while let name = try r.nextMemberToken(first: &first) {
+            if r.token(name, equals: "id") {
+                guard id == nil else { throw c.fail("txn.id", "duplicate member") }
+                id = try readInteger(&r, "txn.id", c)
+            } else if r.token(name, equals: "index") {
+                guard index == nil else { throw c.fail("txn.index", "duplicate member") }
+                index = try readInteger(&r, "txn.index", c)
+            } else if r.token(name, equals: "last") {
+                guard last == nil else { throw c.fail("txn.last", "duplicate member") }
+                last = try readBool(&r, "txn.last", c)
+            } else {
+                _ = try r.skipValue()
             }
         }
         guard let id else { throw c.fail("txn.id", "missing") }
@@ -257,10 +329,10 @@ public final class EventDecoder {
 
     private func schemaEntry(_ line: [UInt8], at range: Range<Int>, _ c: DecodingContext) throws -> SchemaEntry {
         let bytes = line[range]
-        if let last, last.bytes.count == bytes.count, last.bytes.elementsEqual(bytes) { return last }
+        if let last, bytesEqual(line, range, last.bytes) { return last }
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
         for b in bytes { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
-        if let hit = schemas[hash]?.first(where: { $0.bytes.count == bytes.count && $0.bytes.elementsEqual(bytes) }) {
+        if let hit = schemas[hash]?.first(where: { bytesEqual(line, range, $0.bytes) }) {
             last = hit
             return hit
         }
@@ -275,7 +347,9 @@ public final class EventDecoder {
         var keyIndex: [[UInt8]: Int] = [:]
         let keyNames = schema.keyNames
         for (i, k) in keyNames.enumerated() { keyIndex[Array(k.utf8)] = i }
-        let entry = SchemaEntry(bytes: Array(bytes), schema: schema, columnIndex: columnIndex, keyIndex: keyIndex, keyCount: keyNames.count)
+        let entry = SchemaEntry(bytes: Array(bytes), schema: schema, columnIndex: columnIndex, keyIndex: keyIndex,
+                                columnNameBytes: schema.columns.map { Array($0.name.utf8) }, keyNameBytes: keyNames.map { Array($0.utf8) },
+                                keyCount: keyNames.count)
         if schemaCount >= Self.schemaCacheLimit {
             schemas.removeAll(keepingCapacity: true)
             schemaCount = 0
@@ -298,6 +372,7 @@ public final class EventDecoder {
         guard r.peek() == UInt8(ascii: "{") else { throw c.fail(field, isKey ? "must be an object" : "must be an object or null") }
         r.position += 1
         let names = isKey ? entry.keyIndex : entry.columnIndex
+        let nameBytes = isKey ? entry.keyNameBytes : entry.columnNameBytes
         let count = isKey ? entry.keyCount : entry.schema.columns.count
         var values = [SQLiteValue](repeating: .null, count: count)
         var filled = [Bool](repeating: false, count: count)
@@ -305,9 +380,15 @@ public final class EventDecoder {
         var first = true
         let kind = isKey ? "key" : "column"
         func expected() -> [String] { isKey ? entry.schema.keyNames : entry.schema.columnNames }
-        while let name = try r.nextMember(first: &first) {
-            guard let i = names[name] else {
-                throw c.fail("\(field).\(String(decoding: name, as: UTF8.self))", "not a \(kind) of the schema (expected exactly: \(expected().joined(separator: ", ")))")
+        while let token = try r.nextMemberToken(first: &first) {
+            // Members normally come in schema order: try the next one before a lookup.
+            let i: Int
+            if filledCount < count, r.token(token, equals: nameBytes[filledCount]) {
+                i = filledCount
+            } else if let found = names[r.tokenBytes(token)] {
+                i = found
+            } else {
+                throw c.fail("\(field).\(String(decoding: r.tokenBytes(token), as: UTF8.self))", "not a \(kind) of the schema (expected exactly: \(expected().joined(separator: ", ")))")
             }
             guard !filled[i] else { throw c.fail("\(field).\(expected()[i])", "duplicate member") }
             do {
@@ -378,3 +459,4 @@ public final class EventDecoder {
         }
     }
 }
+

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+
 /// A pull reader over one JSON text (RFC 8259): the caller asks for the next member, string
 /// or number, and nothing is built that the caller does not ask for. The event decoder uses
 /// it so that reading an event allocates little more than the event itself.
@@ -70,6 +76,75 @@ struct JSONPullReader {
         }
         first = false
         return true
+    }
+
+    /// A string as met in the input: a range of the input when it has no escapes (nothing is
+    /// copied), else its decoded bytes.
+    enum Token {
+        case range(Range<Int>)
+        case decoded([UInt8])
+    }
+
+    /// Reads a string without copying it when it has no escapes.
+    mutating func readStringToken() throws -> Token {
+        try expect(UInt8(ascii: "\""), "a string")
+        let start = position
+        while position < bytes.count {
+            let c = bytes[position]
+            if c == UInt8(ascii: "\"") { position += 1; return .range(start..<(position - 1)) }
+            if c == UInt8(ascii: "\\") { break }
+            if c < 0x20 { throw error("unescaped control character in a string") }
+            position += 1
+        }
+        position = start - 1
+        return .decoded(try readString())
+    }
+
+    /// Reads a member name as a token; as ``nextMember(first:)`` otherwise.
+    mutating func nextMemberToken(first: inout Bool) throws -> Token? {
+        guard let c = peek() else { throw error("unexpected end of input in an object") }
+        if c == UInt8(ascii: "}") { position += 1; return nil }
+        if !first {
+            guard c == UInt8(ascii: ",") else { throw error("expected ',' or '}'") }
+            position += 1
+        }
+        first = false
+        guard peek() == UInt8(ascii: "\"") else { throw error("expected a member name") }
+        let name = try readStringToken()
+        try expect(UInt8(ascii: ":"), "':'")
+        return name
+    }
+
+    /// Whether a token spells `literal` exactly.
+    func token(_ t: Token, equals literal: StaticString) -> Bool {
+        let n = literal.utf8CodeUnitCount
+        let p = literal.utf8Start
+        switch t {
+        case .range(let r):
+            guard r.count == n else { return false }
+            for i in 0..<n where bytes[r.lowerBound + i] != p[i] { return false }
+            return true
+        case .decoded(let d):
+            guard d.count == n else { return false }
+            for i in 0..<n where d[i] != p[i] { return false }
+            return true
+        }
+    }
+
+    /// Whether a token's bytes equal `other`.
+    func token(_ t: Token, equals other: [UInt8]) -> Bool {
+        switch t {
+        case .range(let r): return r.count == other.count && bytes[r].elementsEqual(other)
+        case .decoded(let d): return d == other
+        }
+    }
+
+    /// A token's bytes (copied).
+    func tokenBytes(_ t: Token) -> [UInt8] {
+        switch t {
+        case .range(let r): return Array(bytes[r])
+        case .decoded(let d): return d
+        }
     }
 
     /// Reads a string; the opening quote must be next.
@@ -219,7 +294,7 @@ struct JSONPullReader {
         throw error("expected true, false or null")
     }
 
-    /// Skips one value of any kind, checking its syntax.
+    /// Skips one value of any kind, checking its syntax, without copying anything.
     /// - Returns: the value's byte range.
     mutating func skipValue(depth: Int = 0) throws -> Range<Int> {
         guard depth < JSONParser.maximumDepth else { throw error("nesting deeper than \(JSONParser.maximumDepth)") }
@@ -229,18 +304,32 @@ struct JSONPullReader {
         case UInt8(ascii: "{"):
             position += 1
             var first = true
-            while try nextMember(first: &first) != nil { _ = try skipValue(depth: depth + 1) }
+            while try nextMemberToken(first: &first) != nil { _ = try skipValue(depth: depth + 1) }
         case UInt8(ascii: "["):
             position += 1
             var first = true
             while try nextElement(first: &first) { _ = try skipValue(depth: depth + 1) }
         case UInt8(ascii: "\""):
-            _ = try readString()
+            _ = try readStringToken()
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             _ = try readNumber()
         default:
             _ = try readLiteral()
         }
         return start..<position
+    }
+
+    /// Whether the bytes in `range` equal `other` (memcmp).
+    func bytes(in range: Range<Int>, equal other: [UInt8]) -> Bool { bytesEqual(bytes, range, other) }
+}
+
+/// Whether `line[range]` equals `other`, by memcmp.
+func bytesEqual(_ line: [UInt8], _ range: Range<Int>, _ other: [UInt8]) -> Bool {
+    guard range.count == other.count, range.upperBound <= line.count else { return false }
+    return line.withUnsafeBufferPointer { a in
+        other.withUnsafeBufferPointer { b in
+            guard let pa = a.baseAddress, let pb = b.baseAddress else { return range.isEmpty }
+            return memcmp(pa + range.lowerBound, pb, range.count) == 0
+        }
     }
 }
