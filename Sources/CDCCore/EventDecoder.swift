@@ -28,7 +28,24 @@ public final class EventDecoder {
     private enum Field: Int, CaseIterable {
         case v, lsn, type, source, tsMilliseconds, txn, table, op, schema, key, before, after, version, epoch, reason, tables
         var name: String {
-            ["v", "lsn", "type", "source", "ts_ms", "txn", "table", "op", "schema", "key", "before", "after", "version", "epoch", "reason", "tables"][rawValue]
+            switch self {
+            case .v: return "v"
+            case .lsn: return "lsn"
+            case .type: return "type"
+            case .source: return "source"
+            case .tsMilliseconds: return "ts_ms"
+            case .txn: return "txn"
+            case .table: return "table"
+            case .op: return "op"
+            case .schema: return "schema"
+            case .key: return "key"
+            case .before: return "before"
+            case .after: return "after"
+            case .version: return "version"
+            case .epoch: return "epoch"
+            case .reason: return "reason"
+            case .tables: return "tables"
+            }
         }
 
         /// The field a member name spells, without allocating.
@@ -124,10 +141,10 @@ public final class EventDecoder {
             case .op: opToken = try readStringToken(&r, field.name, c)
             case .table: tableToken = try readStringToken(&r, field.name, c)
             case .reason: reason = try readString(&r, field.name, c)
-            case .source: sourceRange = try r.skipValue()
+            case .source: sourceRange = try skipKnown(&r, lastSource?.bytes)
             case .txn: txnRange = try r.skipValue()
             case .tables: tablesRange = try r.skipValue()
-            case .schema: entry = try schemaEntry(line, at: try r.skipValue(), c)
+            case .schema: entry = try schemaEntry(line, at: try skipKnown(&r, last?.bytes), c)
             case .key, .before, .after:
                 let slot: ImageSlot
                 if let entry {
@@ -204,6 +221,23 @@ public final class EventDecoder {
             throw c.fail("type", "unknown event type \"\(String(decoding: r.tokenBytes(type), as: UTF8.self))\"")
         }
         return Event(lsn: lsn, source: source, timestampMilliseconds: timestamp, body: body)
+    }
+
+    /// Skips a value; when the input repeats `known` (bytes of a value already validated)
+    /// at this position and a delimiter follows, jumps over it without scanning: every
+    /// event of a table repeats its source and schema objects.
+    private func skipKnown(_ r: inout JSONPullReader, _ known: [UInt8]?) throws -> Range<Int> {
+        if let known, let start = r.peek().map({ _ in r.position }) {
+            let end = start + known.count
+            if end < r.bytes.count, bytesEqual(r.bytes, start..<end, known) {
+                let next = r.bytes[end]
+                if next == UInt8(ascii: ",") || next == UInt8(ascii: "}") || next == 0x20 || next == 0x0A || next == 0x0D || next == 0x09 {
+                    r.position = end
+                    return start..<end
+                }
+            }
+        }
+        return try r.skipValue()
     }
 
     private func tableNameString(_ t: JSONPullReader.Token, _ r: JSONPullReader) -> String {
