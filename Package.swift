@@ -32,7 +32,7 @@ let package = Package(
         // Layer 7: sinks and projections.
         .target(name: "CDCSinks", dependencies: ["CDCCore", "CDCSQLite", "CDCTransport"]),
         // Layer 8: reconciliation.
-        .target(name: "CDCReconcile", dependencies: ["CDCCore", "CDCSQLite", "CDCSinks"]),
+        .target(name: "CDCReconcile", dependencies: ["CDCCore", "CDCSQLite", "CDCTransport", "CDCSinks"]),
         // The sample service (schema + seeded writer) shared by the demo, the benchmark and tests.
         .target(name: "CDCWorkload", dependencies: ["CDCCore", "CDCSQLite"]),
         // Argument scanning, exit codes, logging set-up shared by the executables.
@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "CDCCaptureTests", dependencies: ["CDCCapture", "CDCTransport", "CDCSQLite", "CDCTestSupport"]),
         .testTarget(name: "CDCTransportTests", dependencies: ["CDCTransport", "CDCSQLite", "CDCTestSupport"]),
         .testTarget(name: "CDCSinksTests", dependencies: ["CDCSinks", "CDCTransport", "CDCSQLite", "CDCTestSupport"]),
-        .testTarget(name: "CDCReconcileTests", dependencies: ["CDCReconcile", "CDCSinks", "CDCSQLite", "CDCTestSupport"]),
+        .testTarget(name: "CDCReconcileTests", dependencies: ["CDCReconcile", "CDCSinks", "CDCTransport", "CDCSQLite", "CDCTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["CDCWorkload", "CDCCapture", "CDCTransport", "CDCSinks", "CDCReconcile", "CDCSQLite", "CDCTestSupport"]),
     ],
     swiftLanguageModes: [.v5]

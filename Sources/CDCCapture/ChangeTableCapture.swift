@@ -154,8 +154,12 @@ public final class ChangeTableCapture {
     ///
     /// Busy errors (the service holding its write lock beyond the busy timeout) are retried
     /// with back-off instead of ending the loop.
+    ///
+    /// - Parameter retention: applied to the log every `retention.intervalMilliseconds`
+    ///   (`nil` keeps everything).
     /// - Throws: any other error of ``captureAvailable()``.
-    public func run(until stop: () -> Bool, pollIntervalMilliseconds: Int = 10) throws {
+    public func run(until stop: () -> Bool, pollIntervalMilliseconds: Int = 10, retention: RetentionPolicy? = nil) throws {
+        var lastRetention: Int64?
         var lastSourceVersion: Int64 = -1
         var lastLogVersion: Int64 = -1
         var backoffMilliseconds = 0
@@ -168,6 +172,11 @@ public final class ChangeTableCapture {
                     lastSourceVersion = sourceVersion
                     lastLogVersion = logVersion
                     try captureAvailable(until: stop)
+                }
+                if let retention, lastRetention.map({ EventLog.nowMilliseconds() - $0 >= retention.intervalMilliseconds }) ?? true {
+                    lastRetention = EventLog.nowMilliseconds()
+                    let removed = try log.apply(retention)
+                    if removed > 0 { logger.info("\(log.path): retention removed \(removed) event(s)") }
                 }
                 backoffMilliseconds = 0
             } catch let error as SQLiteError where error.isBusy {

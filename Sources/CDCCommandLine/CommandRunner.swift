@@ -28,10 +28,10 @@ public func runCommand(_ name: String, _ body: () throws -> ExitCode) -> Never {
         let code = try body()
         exit(code.rawValue)
     } catch let error as WorkFailure {
-        printError("\(name): \(oneLine(error))")
+        printError(prefixed(name, oneLine(error)))
         exit(ExitCode.failure.rawValue)
     } catch {
-        printError("\(name): \(oneLine(error))")
+        printError(prefixed(name, oneLine(error)))
         exit(ExitCode.usage.rawValue)
     }
 }
@@ -50,6 +50,12 @@ public func runAsyncCommand(_ name: String, _ body: @escaping @Sendable () async
 
 private final class ResultBox: @unchecked Sendable {
     var result: Result<ExitCode, Error>?
+}
+
+/// `name: message`, unless the message already starts with the command's name (usage errors
+/// from ``ArgumentScanner`` do).
+private func prefixed(_ name: String, _ message: String) -> String {
+    message.hasPrefix(name + ":") || message.hasPrefix(name + " ") ? message : "\(name): \(message)"
 }
 
 private func oneLine(_ error: Error) -> String {

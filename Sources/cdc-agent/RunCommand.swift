@@ -9,6 +9,7 @@ struct RunCommand {
     static let help = """
         usage: cdc-agent run --db PATH --log EVENTS.db [--service NAME] [--once]
                              [--batch-size N] [--poll-interval 10ms]
+                             [--retain-age 7d] [--retain-size SIZE]
 
         Captures the changes the triggers recorded (run `cdc-agent install` first; the source
         must be in WAL mode) into the event log. The first run, and any run after a
@@ -17,6 +18,10 @@ struct RunCommand {
           --once              capture everything committed so far, then exit
           --batch-size N      change rows per batch (default 5000)
           --poll-interval D   how often the daemon checks for commits (default 10ms)
+          --retain-age D      remove events older than D from the log (default 7d; 0 keeps all)
+          --retain-size SIZE  keep at most SIZE of events (e.g. 500MB; default no limit)
+        A sink whose offset falls behind what retention removed stops with a clear error, or
+        with --resnapshot-on-gap asks this agent for a new snapshot epoch.
         Without --once it runs until SIGTERM or SIGINT, finishes the batch in hand and exits 0.
         """
 
@@ -26,6 +31,7 @@ struct RunCommand {
     var once: Bool
     var batchSize: Int
     var pollIntervalMilliseconds: Int
+    var retention: RetentionPolicy
 
     static func parse(_ arguments: [String]) throws -> RunCommand? {
         var scanner = ArgumentScanner(command: "cdc-agent run", arguments: arguments)
@@ -36,10 +42,14 @@ struct RunCommand {
         let once = scanner.flag("--once")
         let batch = try scanner.integer("--batch-size", range: 1...1_000_000) ?? 5000
         let poll = try scanner.duration("--poll-interval") ?? 10
+        let age = try scanner.duration("--retain-age") ?? RetentionPolicy.default.maximumAgeMilliseconds
+        let size = try scanner.size("--retain-size")
         try scanner.finish()
+        if let size, size < 4096 { throw UsageError("cdc-agent run: --retain-size must be at least 4KB") }
+        let retention = RetentionPolicy(maximumAgeMilliseconds: age == 0 ? nil : age, maximumBytes: size)
         guard poll >= 1, poll <= 60_000 else { throw UsageError("cdc-agent run: --poll-interval must be between 1ms and 60s") }
         if let service, service.isEmpty { throw UsageError("cdc-agent run: --service must not be empty") }
-        return RunCommand(databasePath: db, logPath: log, service: service, once: once, batchSize: Int(batch), pollIntervalMilliseconds: Int(poll))
+        return RunCommand(databasePath: db, logPath: log, service: service, once: once, batchSize: Int(batch), pollIntervalMilliseconds: Int(poll), retention: retention)
     }
 
     func run() throws -> ExitCode {
@@ -51,11 +61,13 @@ struct RunCommand {
         let capture = try ChangeTableCapture(sourcePath: databasePath, log: log, service: service, logger: logger, batchSize: batchSize)
         if once {
             let n = try capture.captureAvailable()
+            let removed = try log.apply(retention)
+            if removed > 0 { logger.info("\(logPath): retention removed \(removed) event(s)") }
             logger.info("\(databasePath): captured \(n) event(s) into \(logPath); change seq \(capture.consumedChangeSequence)")
         } else {
             StopSignal.install()
             logger.info("\(databasePath): capturing into \(logPath) (polling every \(pollIntervalMilliseconds) ms; SIGTERM or SIGINT stops)")
-            try capture.run(until: { StopSignal.isRaised }, pollIntervalMilliseconds: pollIntervalMilliseconds)
+            try capture.run(until: { StopSignal.isRaised }, pollIntervalMilliseconds: pollIntervalMilliseconds, retention: retention)
         }
         try capture.close()
         try log.close()
