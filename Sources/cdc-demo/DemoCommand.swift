@@ -51,8 +51,15 @@ struct DemoCommand {
         let install = try ChildProcess.run(bin + "/cdc-agent", ["install", "--db", shop])
         guard install.status == 0 else { throw DemoFailure("cdc-agent install failed: \(install.standardError)") }
         let agent = try ChildProcess(bin + "/cdc-agent", ["run", "--db", shop, "--log", log], logFile: dir + "/agent.log")
+        defer { agent.terminate() }
+        // The sink reads a log the agent creates; start it once the log holds events.
+        let logDeadline = Date().addingTimeInterval(30)
+        while (try? EventStats.lastLSN(logPath: log)) == nil {
+            guard agent.isRunning, Date() < logDeadline else { throw DemoFailure("the agent did not start its log; see \(dir)/agent.log") }
+            usleep(5_000)
+        }
         let sink = try ChildProcess(bin + "/cdc-sink", ["--log", log, "--replica", replica, "--follow"], logFile: dir + "/sink.log")
-        defer { agent.terminate(); sink.terminate() }
+        defer { sink.terminate() }
 
         // 3. The service's writer, in its own process.
         say("writer: \(rate) transactions/s for \(seconds) s …")
