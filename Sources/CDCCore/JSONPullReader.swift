@@ -53,17 +53,7 @@ struct JSONPullReader {
     /// Reads a member name inside an object: call with `first` true right after `{`.
     /// - Returns: the name, or `nil` at the closing `}` (consumed).
     mutating func nextMember(first: inout Bool) throws -> [UInt8]? {
-        guard let c = peek() else { throw error("unexpected end of input in an object") }
-        if c == UInt8(ascii: "}") { position += 1; return nil }
-        if !first {
-            guard c == UInt8(ascii: ",") else { throw error("expected ',' or '}'") }
-            position += 1
-        }
-        first = false
-        guard peek() == UInt8(ascii: "\"") else { throw error("expected a member name") }
-        let name = try readString()
-        try expect(UInt8(ascii: ":"), "':'")
-        return name
+        try nextMemberToken(first: &first).map(tokenBytes)
     }
 
     /// Advances to the next array element: `false` at the closing `]` (consumed).

@@ -61,194 +61,53 @@ public struct JSONSyntaxError: Error, Hashable, Sendable, CustomStringConvertibl
     public var description: String { "invalid JSON at byte \(offset): \(reason)" }
 }
 
-/// A strict RFC 8259 parser over UTF-8 bytes.
+/// A strict RFC 8259 parser over UTF-8 bytes, building a ``JSONValue`` tree from the pull
+/// reader's tokens (configuration files, schema objects; events use ``EventDecoder``).
 ///
 /// - Complexity: O(n) in the input length; nesting deeper than `maximumDepth` is rejected so
 ///   hostile input cannot exhaust the stack.
-public struct JSONParser {
+public enum JSONParser {
     public static let maximumDepth = 64
-
-    private let bytes: [UInt8]
-    private var position = 0
-
-    private init(_ bytes: [UInt8]) { self.bytes = bytes }
 
     /// Parses one JSON value that must span the whole input (surrounding whitespace allowed).
     /// - Throws: ``JSONSyntaxError``.
     public static func parse<C: Collection>(_ input: C) throws -> JSONValue where C.Element == UInt8 {
-        var parser = JSONParser(Array(input))
-        parser.skipWhitespace()
-        let value = try parser.parseValue(depth: 0)
-        parser.skipWhitespace()
-        guard parser.position == parser.bytes.count else { throw parser.error("unexpected data after the value") }
+        var reader = try JSONPullReader(Array(input))
+        let value = try parseValue(&reader, depth: 0)
+        try reader.expectEnd()
         return value
     }
 
     /// Parses a JSON text given as a string.
     public static func parse(_ text: String) throws -> JSONValue { try parse(Array(text.utf8)) }
 
-    private func error(_ reason: String) -> JSONSyntaxError { JSONSyntaxError(offset: position, reason: reason) }
-
-    private mutating func skipWhitespace() {
-        while position < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[position]) { position += 1 }
-    }
-
-    private mutating func expect(_ literal: String, _ value: JSONValue) throws -> JSONValue {
-        let lit = Array(literal.utf8)
-        guard bytes.count - position >= lit.count, Array(bytes[position..<position + lit.count]) == lit else {
-            throw error("expected \(literal)")
-        }
-        position += lit.count
-        return value
-    }
-
-    private mutating func parseValue(depth: Int) throws -> JSONValue {
-        guard depth < Self.maximumDepth else { throw error("nesting deeper than \(Self.maximumDepth)") }
-        guard position < bytes.count else { throw error("unexpected end of input") }
-        switch bytes[position] {
-        case UInt8(ascii: "{"): return try parseObject(depth: depth)
-        case UInt8(ascii: "["): return try parseArray(depth: depth)
-        case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): return try expect("true", .bool(true))
-        case UInt8(ascii: "f"): return try expect("false", .bool(false))
-        case UInt8(ascii: "n"): return try expect("null", .null)
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
-        default: throw error("unexpected character")
-        }
-    }
-
-    private mutating func parseObject(depth: Int) throws -> JSONValue {
-        position += 1
-        var members: [(String, JSONValue)] = []
-        var seen = Set<String>()
-        skipWhitespace()
-        if position < bytes.count, bytes[position] == UInt8(ascii: "}") { position += 1; return .object([]) }
-        while true {
-            skipWhitespace()
-            guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw error("expected a member name") }
-            let name = try parseString()
-            guard seen.insert(name).inserted else { throw error("duplicate member \"\(name)\"") }
-            skipWhitespace()
-            guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw error("expected ':'") }
-            position += 1
-            skipWhitespace()
-            members.append((name, try parseValue(depth: depth + 1)))
-            skipWhitespace()
-            guard position < bytes.count else { throw error("unexpected end of input in an object") }
-            if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
-            if bytes[position] == UInt8(ascii: "}") { position += 1; return .object(members) }
-            throw error("expected ',' or '}'")
-        }
-    }
-
-    private mutating func parseArray(depth: Int) throws -> JSONValue {
-        position += 1
-        var elements: [JSONValue] = []
-        skipWhitespace()
-        if position < bytes.count, bytes[position] == UInt8(ascii: "]") { position += 1; return .array([]) }
-        while true {
-            skipWhitespace()
-            elements.append(try parseValue(depth: depth + 1))
-            skipWhitespace()
-            guard position < bytes.count else { throw error("unexpected end of input in an array") }
-            if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
-            if bytes[position] == UInt8(ascii: "]") { position += 1; return .array(elements) }
-            throw error("expected ',' or ']'")
-        }
-    }
-
-    private mutating func parseNumber() throws -> String {
-        let start = position
-        func digits() -> Int {
-            let s = position
-            while position < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[position]) { position += 1 }
-            return position - s
-        }
-        if bytes[position] == UInt8(ascii: "-") { position += 1 }
-        guard position < bytes.count else { throw error("incomplete number") }
-        if bytes[position] == UInt8(ascii: "0") {
-            position += 1
-        } else if digits() == 0 {
-            throw error("expected a digit")
-        }
-        if position < bytes.count, bytes[position] == UInt8(ascii: ".") {
-            position += 1
-            guard digits() > 0 else { throw error("expected a digit after '.'") }
-        }
-        if position < bytes.count, bytes[position] == UInt8(ascii: "e") || bytes[position] == UInt8(ascii: "E") {
-            position += 1
-            if position < bytes.count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") { position += 1 }
-            guard digits() > 0 else { throw error("expected a digit in the exponent") }
-        }
-        return String(decoding: bytes[start..<position], as: UTF8.self)
-    }
-
-    private mutating func hex4() throws -> UInt32 {
-        guard bytes.count - position >= 4 else { throw error("incomplete \\u escape") }
-        var v: UInt32 = 0
-        for _ in 0..<4 {
-            let c = bytes[position]
-            let d: UInt32
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): d = UInt32(c - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): d = UInt32(c - UInt8(ascii: "a") + 10)
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): d = UInt32(c - UInt8(ascii: "A") + 10)
-            default: throw error("invalid hex digit in \\u escape")
+    private static func parseValue(_ r: inout JSONPullReader, depth: Int) throws -> JSONValue {
+        guard depth < maximumDepth else { throw r.error("nesting deeper than \(maximumDepth)") }
+        guard let c = r.peek() else { throw r.error("unexpected end of input") }
+        switch c {
+        case UInt8(ascii: "{"):
+            r.position += 1
+            var members: [(String, JSONValue)] = []
+            var seen = Set<String>()
+            var first = true
+            while let nameBytes = try r.nextMember(first: &first) {
+                let name = String(decoding: nameBytes, as: UTF8.self)
+                guard seen.insert(name).inserted else { throw r.error("duplicate member \"\(name)\"") }
+                members.append((name, try parseValue(&r, depth: depth + 1)))
             }
-            v = v << 4 | d
-            position += 1
+            return .object(members)
+        case UInt8(ascii: "["):
+            r.position += 1
+            var elements: [JSONValue] = []
+            var first = true
+            while try r.nextElement(first: &first) { elements.append(try parseValue(&r, depth: depth + 1)) }
+            return .array(elements)
+        case UInt8(ascii: "\""):
+            return .string(String(decoding: try r.readString(), as: UTF8.self))
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return .number(r.text(try r.readNumber().range))
+        default:
+            return try r.readLiteral()
         }
-        return v
-    }
-
-    private mutating func parseString() throws -> String {
-        position += 1
-        var out: [UInt8] = []
-        var runStart = position
-        while true {
-            guard position < bytes.count else { throw error("unterminated string") }
-            let c = bytes[position]
-            if c == UInt8(ascii: "\"") {
-                out.append(contentsOf: bytes[runStart..<position])
-                position += 1
-                break
-            }
-            if c < 0x20 { throw error("unescaped control character in a string") }
-            if c != UInt8(ascii: "\\") { position += 1; continue }
-            out.append(contentsOf: bytes[runStart..<position])
-            position += 1
-            guard position < bytes.count else { throw error("unterminated escape") }
-            let e = bytes[position]
-            position += 1
-            switch e {
-            case UInt8(ascii: "\""): out.append(e)
-            case UInt8(ascii: "\\"): out.append(e)
-            case UInt8(ascii: "/"): out.append(e)
-            case UInt8(ascii: "b"): out.append(0x08)
-            case UInt8(ascii: "f"): out.append(0x0C)
-            case UInt8(ascii: "n"): out.append(0x0A)
-            case UInt8(ascii: "r"): out.append(0x0D)
-            case UInt8(ascii: "t"): out.append(0x09)
-            case UInt8(ascii: "u"):
-                var scalar = try hex4()
-                if (0xD800...0xDBFF).contains(scalar) {
-                    guard bytes.count - position >= 2, bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u") else {
-                        throw error("unpaired surrogate in \\u escape")
-                    }
-                    position += 2
-                    let low = try hex4()
-                    guard (0xDC00...0xDFFF).contains(low) else { throw error("unpaired surrogate in \\u escape") }
-                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                } else if (0xDC00...0xDFFF).contains(scalar) {
-                    throw error("unpaired surrogate in \\u escape")
-                }
-                guard let u = Unicode.Scalar(scalar) else { throw error("invalid \\u escape") }
-                out.append(contentsOf: Array(String(Character(u)).utf8))
-            default: throw error("invalid escape")
-            }
-            runStart = position
-        }
-        guard let s = String(validating: out, as: UTF8.self) else { throw error("string is not valid UTF-8") }
-        return s
     }
 }

@@ -1,17 +1,18 @@
 import Foundation
 
-/// SIGTERM/SIGINT as a flag the capture loop checks between batches, so the agent finishes
-/// the batch in hand, closes its connections and exits 0.
-enum StopSignal {
+/// SIGTERM/SIGINT as a flag a daemon checks between batches, so it finishes the batch in hand
+/// (the agent: appended and deleted; the sink: one transaction, offset included), closes its
+/// connections and exits 0: the clean shutdown a service manager asks for.
+public enum StopSignal {
     private static let flag = StopFlag()
     private static var sources: [DispatchSourceSignal] = []
-    private static let queue = DispatchQueue(label: "cdc-agent.signals")
+    private static let queue = DispatchQueue(label: "cdc.stop-signals")
 
     /// Whether a stop signal arrived.
-    static var isRaised: Bool { flag.isRaised }
+    public static var isRaised: Bool { flag.isRaised }
 
     /// Routes SIGTERM and SIGINT to the flag (the default handlers are ignored).
-    static func install() {
+    public static func install() {
         for sig in [SIGTERM, SIGINT] {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
