@@ -25,6 +25,8 @@ let package = Package(
         .target(name: "CDCCore"),
         // Layer 3: the only target that calls libsqlite3.
         .target(name: "CDCSQLite", dependencies: ["CSQLite", "CDCCore"]),
+        // Layer 4: WAL and file-format decoding: pure byte parsing, no libsqlite3 (issue 3).
+        .target(name: "CDCWAL", dependencies: ["CDCCore"]),
         // Layer 5: capture (change tables + snapshots; WAL capture comes with issue 3).
         .target(name: "CDCCapture", dependencies: ["CDCCore", "CDCSQLite", "CDCTransport"]),
         // Layer 6: transports (embedded event log).
@@ -46,6 +48,7 @@ let package = Package(
 
         .target(name: "CDCTestSupport", dependencies: ["CDCCore", "CDCSQLite"], path: "Tests/CDCTestSupport"),
         .testTarget(name: "CDCCoreTests", dependencies: ["CDCCore", "CDCTestSupport"]),
+        .testTarget(name: "CDCWALTests", dependencies: ["CDCWAL", "CDCSQLite", "CDCTestSupport"]),
         .testTarget(name: "CDCSQLiteTests", dependencies: ["CDCSQLite", "CDCTestSupport"]),
         .testTarget(name: "CDCCaptureTests", dependencies: ["CDCCapture", "CDCTransport", "CDCSQLite", "CDCTestSupport"]),
         .testTarget(name: "CDCTransportTests", dependencies: ["CDCTransport", "CDCSQLite", "CDCTestSupport"]),
