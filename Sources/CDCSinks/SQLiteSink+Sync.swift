@@ -85,10 +85,12 @@ extension SQLiteSink {
 
     private func drain(_ log: EventLog, position: inout LSN, isResynchronizing: inout Bool, batchSize: Int, gapPolicy: GapPolicy, pollInterval: Duration, until shouldStop: () -> Bool) throws -> Int {
         var total = 0
+        let reader = ReadAheadReader(log: log)
+        defer { reader.reset() }
         while !shouldStop() {
             let events: [Event]
             do {
-                events = try log.read(after: position, limit: max(1, batchSize))
+                events = try reader.read(after: position, limit: max(1, batchSize))
             } catch EventLogError.offsetPruned(let path, let requested, let prunedThrough) {
                 guard case .requestSnapshot(let requester) = gapPolicy else {
                     throw EventLogError.offsetPruned(path: path, requested: requested, prunedThrough: prunedThrough)

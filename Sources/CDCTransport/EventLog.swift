@@ -193,7 +193,14 @@ public final class EventLog {
     ///   event (naming its LSN).
     /// - Complexity: O(limit) plus a b-tree seek.
     public func read(after offset: LSN, limit: Int) throws -> [Event] {
-        try readRaw(after: offset, limit: limit).map { lsn, bytes in
+        try decode(readRaw(after: offset, limit: limit), with: decoder)
+    }
+
+    /// Decodes rows from ``readRaw(after:limit:)`` with `decoder`, checking that each line's
+    /// LSN is the row's; for readers that decode on another thread than the one that reads.
+    /// - Throws: ``EventLogError/corruptEvent`` naming the LSN of the first bad row.
+    public func decode(_ rows: [(LSN, [UInt8])], with decoder: EventDecoder) throws -> [Event] {
+        try rows.map { lsn, bytes in
             do {
                 let e = try decoder.decode(bytes)
                 guard e.lsn == lsn else { throw EventLogError.corruptEvent(path: path, lsn: lsn, reason: "its JSON says LSN \(e.lsn)") }

@@ -12,7 +12,7 @@ final class SQLiteOrderingTests: XCTestCase {
         .integer(Int64.max), .integer(Int64.min), .real(9_223_372_036_854_775_807.0), .real(-9_223_372_036_854_775_808.0),
         .real(9.3e18), .real(-9.3e18), .integer(9_007_199_254_740_993), .real(9_007_199_254_740_992.0),
         .integer(9_007_199_254_740_992), .real(-0.0), .integer(0), .real(0.5), .real(-0.5), .integer(-1),
-        .real(.infinity), .real(-.infinity), .real(5e-324), .real(1e308), .real(1.5), .integer(2),
+        .real(.infinity), .real(-.infinity), .real(.leastNonzeroMagnitude), .real(1e308), .real(1.5), .integer(2),
         .string("A"), .string("a"), .string("ab"), .string("a\u{0}b"), .string("é"), .string("e\u{301}"),
         .string("😀"), .string("\u{FFFD}"), .string("Z"), .text([0xFF, 0x00]), .string("1"),
         .blob([0x00]), .blob([0x00, 0x01]), .blob([0xFF]), .blob(Array("b".utf8)),

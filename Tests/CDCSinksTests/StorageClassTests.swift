@@ -12,7 +12,7 @@ final class StorageClassTests: XCTestCase {
     static let edgeValues: [SQLiteValue] = [
         .null,
         .integer(.min), .integer(.max), .integer(0), .integer(-1), .integer(9_007_199_254_740_993),
-        .real(-0.0), .real(0.0), .real(1e308), .real(5e-324), .real(-1.5), .real(.infinity), .real(3.0),
+        .real(-0.0), .real(0.0), .real(1e308), .real(.leastNonzeroMagnitude), .real(-1.5), .real(.infinity), .real(3.0),
         .text([]), .string("123"), .string("1.0"), .text([0x61, 0x00, 0x62]), .string("😀 non-BMP 𝄞"),
         .text([0xFF, 0xFE, 0x41]), .text([0xC3]),
         .blob([]), .blob([0x00]), .blob(Array(0...255).map(UInt8.init)),
