@@ -18,6 +18,11 @@ public struct InstallReport: Hashable, Sendable {
     public var rebuiltTables: [String]
     /// Number of before (and of after) image columns in `_cdc_changes`.
     public var changeTableWidth: Int
+    /// Captured tables with a UNIQUE index besides the primary key, by table: the index
+    /// names. A conflict on such an index resolved by REPLACE deletes a row without firing a
+    /// delete trigger unless the writer set `PRAGMA recursive_triggers=ON`
+    /// (https://www.sqlite.org/lang_conflict.html, "REPLACE").
+    public var replaceConflictIndexes: [String: [String]] = [:]
 }
 
 /// Installs and removes the change-table capture in a source database: `_cdc_meta`,
@@ -98,13 +103,28 @@ public struct ChangeTableInstaller {
                 }
             }
             try meta.write(to: connection)
+            var replaceRisks: [String: [String]] = [:]
+            for name in requested {
+                let indexes = try uniqueIndexesBesidesPrimaryKey(of: name)
+                guard !indexes.isEmpty else { continue }
+                replaceRisks[name] = indexes
+                logger.warning("table \(quoteIdentifier(name)) has UNIQUE index(es) \(indexes.joined(separator: ", ")): a REPLACE that resolves a conflict on them deletes a row without firing triggers, so that delete is not captured unless the service's connections set PRAGMA recursive_triggers=ON (replica-check reports such rows as extra); see docs/change-table-capture.md")
+            }
             if requested.isEmpty { logger.warning("\(connection.path): no tables to capture; install again once the service has tables") }
             logger.info("\(connection.path): capturing \(requested.count) table(s); added \(added.count), removed \(removed.count), rebuilt \(rebuilt.count)")
             return InstallReport(installID: meta.installID, isNewInstall: isNew,
                                  capturedTables: meta.orderedTables.map(\.name).sorted(),
                                  addedTables: added, removedTables: removed, rebuiltTables: rebuilt,
-                                 changeTableWidth: meta.width)
+                                 changeTableWidth: meta.width, replaceConflictIndexes: replaceRisks)
         }
+    }
+
+    /// Names of a table's UNIQUE indexes other than the one behind its primary key
+    /// (`PRAGMA index_list`: `origin` is `u` for a UNIQUE constraint, `c` for CREATE UNIQUE
+    /// INDEX, `pk` for the primary key). Source: https://www.sqlite.org/pragma.html#pragma_index_list
+    private func uniqueIndexesBesidesPrimaryKey(of table: String) throws -> [String] {
+        try connection.query("SELECT name FROM pragma_index_list(?) WHERE \"unique\" = 1 AND origin <> 'pk' ORDER BY name", [.string(table)])
+            .compactMap { $0.first?.stringValue }
     }
 
     /// Removes everything ``install(tables:)`` added: the triggers, `_cdc_changes`,
