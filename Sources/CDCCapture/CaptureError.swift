@@ -16,6 +16,10 @@ public enum CaptureError: Error, Sendable, CustomStringConvertible, Equatable {
     case malformedChangeRow(path: String, seq: Int64, reason: String)
     /// The schema kept changing while the agent tried to read a consistent batch.
     case schemaUnstable(path: String, attempts: Int)
+    /// Another agent holds the source's agent lock: two agents would split the changes.
+    case anotherAgentRunning(path: String, lockPath: String, pid: Int32?)
+    /// The agent lock file cannot be created or locked.
+    case lockUnavailable(lockPath: String, reason: String)
 
     public var description: String {
         switch self {
@@ -33,6 +37,10 @@ public enum CaptureError: Error, Sendable, CustomStringConvertible, Equatable {
             return "\(path): change row seq \(seq) is malformed (\(reason)); run `cdc-agent uninstall` and `cdc-agent install` (the next run resyncs)"
         case .schemaUnstable(let path, let attempts):
             return "\(path): the schema changed on each of \(attempts) attempts to read a batch; retry when migrations are done"
+        case .anotherAgentRunning(let path, let lockPath, let pid):
+            return "\(path): another cdc-agent\(pid.map { " (pid \($0))" } ?? "") is already capturing this database (it holds \(lockPath)); run one agent per source database, or stop the other first"
+        case .lockUnavailable(let lockPath, let reason):
+            return "cannot lock \(lockPath): \(reason); the agent needs to create this file beside the database (check the folder's permissions)"
         }
     }
 }

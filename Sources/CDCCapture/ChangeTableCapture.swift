@@ -24,6 +24,8 @@ public final class ChangeTableCapture {
     public let batchSize: Int
 
     let connection: Connection
+    /// Held while the capture is open: one agent per source.
+    private let agentLock: AgentLock
     var meta: ChangeTableMeta
     /// Current schema of each captured table id, stamped with its schema version.
     var schemas: [Int64: TableSchema] = [:]
@@ -65,6 +67,7 @@ public final class ChangeTableCapture {
     ///   - busyTimeoutMilliseconds: how long to wait for the service's write lock.
     /// - Throws: ``SQLiteError`` (missing file, not a database, read-only, locked),
     ///   ``CaptureError/notInWALMode``, ``CaptureError/notInstalled``,
+    ///   ``CaptureError/anotherAgentRunning`` (one agent per source: see ``AgentLock``),
     ///   ``EventLogError/sourceMismatch``.
     public init(sourcePath: String, log: EventLog, service: String?, logger: Logger, batchSize: Int = 5000, busyTimeoutMilliseconds: Int32 = 5000) throws {
         guard FileManager.default.fileExists(atPath: sourcePath) || sourcePath.hasPrefix("file:") else {
@@ -83,6 +86,7 @@ public final class ChangeTableCapture {
         // later: a read-only file or connection, or a lock held beyond the busy timeout.
         try connection.execute("BEGIN IMMEDIATE")
         try connection.execute("ROLLBACK")
+        agentLock = try AgentLock(sourcePath: sourcePath)
         let name = service ?? Self.defaultServiceName(forPath: sourcePath)
         source = SourceInfo(service: name, database: sourcePath, mode: .triggers)
         try log.claim(for: source)
@@ -99,6 +103,7 @@ public final class ChangeTableCapture {
     public func close() throws {
         changeRowStatement = nil
         try connection.close()
+        agentLock.release()
     }
 
     /// The highest change sequence whose events are durable in the log.
