@@ -215,6 +215,13 @@ public final class ChangeTableCapture {
             logger.info("\(sourcePath): resuming after change seq \(seq) (log LSN \(lastLSN))")
         } else {
             let isNewLog = try log.lastLSN() == .zero
+            if isNewLog, case .integer(let last)? = try connection.scalar("SELECT value FROM \(ChangeTableLayout.metaTable) WHERE key = 'last_lsn'"), last > 0 {
+                // A new log for a source that was captured before (the old log was lost or
+                // replaced): continue its LSNs, so no LSN is ever reused and sinks built from
+                // the old log see the new epoch as newer than anything they hold.
+                try log.continueLSNs(after: LSN(last))
+                logger.warning("\(sourcePath): new event log for a source captured before up to LSN \(last); continuing LSNs after it with an initial snapshot epoch")
+            }
             pendingSnapshot = PendingSnapshot(tableIDs: nil, reason: isNewLog ? "initial" : "resync")
             if !isNewLog {
                 logger.warning("\(sourcePath): the log's capture position belongs to another install (or none); running a resync snapshot epoch")
@@ -223,10 +230,15 @@ public final class ChangeTableCapture {
         isStarted = true
     }
 
-    /// Deletes change rows whose events are durable (a short write transaction on the
-    /// agent's own table).
+    /// Deletes change rows whose events are durable and records the log's last LSN in
+    /// `_cdc_meta` (`last_lsn`), in one short write transaction on the agent's own tables. A
+    /// new log continues LSNs after `last_lsn` (see ``start()``).
     func deleteConsumedRows() throws {
-        try connection.execute("DELETE FROM \(ChangeTableLayout.changeTable) WHERE seq <= ?", [.integer(consumedSeq)])
+        let lastLSN = try log.lastLSN()
+        try connection.transaction(.immediate) {
+            try connection.execute("DELETE FROM \(ChangeTableLayout.changeTable) WHERE seq <= ?", [.integer(consumedSeq)])
+            try connection.execute("INSERT OR REPLACE INTO \(ChangeTableLayout.metaTable)(key, value) VALUES ('last_lsn', ?)", [.integer(lastLSN.rawValue)])
+        }
     }
 
     /// The agent state stored with a batch: the consumed sequence and the open group.

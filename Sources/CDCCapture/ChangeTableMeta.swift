@@ -21,7 +21,8 @@ struct CapturedTableRecord: Hashable, Sendable {
 /// The contents of `_cdc_meta`: a small key/value table read and written as a whole.
 ///
 /// Keys: `format`, `install_id`, `width`, `next_table_id`, and per table id `t`:
-/// `table.t.name`, `table.t.gen`, `table.t.version`, `table.t.shape`, `table.t.gen.g.columns`.
+/// `table.t.name`, `table.t.gen`, `table.t.version`, `table.t.shape`, `table.t.gen.g.columns`;
+/// plus `last_lsn`, written by the capture loop (not part of this value).
 struct ChangeTableMeta: Hashable, Sendable {
     var installID: String
     var width: Int
@@ -74,9 +75,10 @@ struct ChangeTableMeta: Hashable, Sendable {
         return meta
     }
 
-    /// Replaces the meta table's rows with this value (inside the caller's write transaction).
+    /// Replaces the meta table's rows with this value (inside the caller's write transaction),
+    /// keeping `last_lsn`, which the capture loop maintains on its own.
     func write(to connection: Connection) throws {
-        try connection.execute("DELETE FROM \(ChangeTableLayout.metaTable)")
+        try connection.execute("DELETE FROM \(ChangeTableLayout.metaTable) WHERE key <> 'last_lsn'")
         let insert = try connection.prepare("INSERT INTO \(ChangeTableLayout.metaTable)(key, value) VALUES (?, ?)")
         try insert.run([.string("format"), .integer(ChangeTableLayout.formatVersion)])
         try insert.run([.string("install_id"), .string(installID)])

@@ -20,11 +20,16 @@ public enum SinkError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A requested snapshot epoch was served, but retention removed its start before the
     /// sink could read it.
     case snapshotEpochPruned(epoch: LSN)
+    /// The event log is not the one the replica was built from, and the replica is ahead of
+    /// where the new log's LSNs start.
+    case logReplaced(replica: String, log: String, applied: LSN, newLogStartsAfter: LSN)
+    /// A start from a snapshot epoch was asked of a replica that already applied events.
+    case replicaNotEmpty(replica: String)
 
     public var description: String {
         switch self {
         case .unsupportedSchemaChange(let t, let change, let lsn):
-            return "table \(t) at LSN \(lsn): \(change); the sink only adds new columns by itself, so rebuild the read model (delete the replica file and run cdc-sink again) to take this change"
+            return "table \(t) at LSN \(lsn): \(change); the sink only adds new columns by itself, so rebuild the read model from a fresh snapshot: delete the replica file and run cdc-sink --from-snapshot while the agent runs"
         case .applyFailed(let t, let lsn, let reason):
             return "applying LSN \(lsn) to table \(t) failed: \(reason); the batch was rolled back and the offset is unchanged"
         case .sourceMismatch(let replica, let expected, let found):
@@ -37,6 +42,10 @@ public enum SinkError: Error, Sendable, Equatable, CustomStringConvertible {
             return "the projection maps a table to \(t); names starting with _cdc_ are reserved for the sink's metadata"
         case .snapshotEpochPruned(let epoch):
             return "the snapshot epoch starting at LSN \(epoch) was removed by retention before the sink read it; raise the log's retention or run the sink more often"
+        case .logReplaced(let replica, let log, let applied, let startsAfter):
+            return "\(replica) was built from another event log up to LSN \(applied), but \(log) is a new log whose LSNs start after \(startsAfter); the replica cannot tell which of its rows are current: delete it and run cdc-sink --from-snapshot while the agent runs"
+        case .replicaNotEmpty(let replica):
+            return "\(replica) already holds applied events; --from-snapshot starts a new replica only (delete the file first, or run without --from-snapshot)"
         }
     }
 }

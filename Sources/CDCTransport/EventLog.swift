@@ -76,8 +76,8 @@ public final class EventLog {
                     CREATE TABLE cdc_agent_state(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
                     CREATE TABLE cdc_snapshot_requests(id INTEGER PRIMARY KEY, requested_ms INTEGER NOT NULL, requester TEXT NOT NULL, tables TEXT NOT NULL, served_epoch INTEGER);
                     """)
-                try connection.execute("INSERT INTO cdc_log_meta VALUES ('format', ?), ('pruned_through', 0), ('created_ms', ?)",
-                                       [.integer(Self.formatVersion), .integer(Self.nowMilliseconds())])
+                try connection.execute("INSERT INTO cdc_log_meta VALUES ('format', ?), ('pruned_through', 0), ('created_ms', ?), ('log_id', ?)",
+                                       [.integer(Self.formatVersion), .integer(Self.nowMilliseconds()), .string(Self.makeLogID())])
             }
             return
         }
@@ -89,6 +89,35 @@ public final class EventLog {
         }
         for table in ["cdc_events", "cdc_agent_state", "cdc_snapshot_requests"] where try !connection.tableExists(table) {
             throw EventLogError.notAnEventLog(path: path, reason: "table \(table) is missing")
+        }
+    }
+
+    /// A new log's identity: 128 random bits, hex.
+    static func makeLogID() -> String {
+        var g = SystemRandomNumberGenerator()
+        return (0..<4).map { _ in String(format: "%08x", UInt32.random(in: .min ... .max, using: &g)) }.joined()
+    }
+
+    /// This log's identity, made when the file was created. A sink remembers it, so a log
+    /// deleted and created again (whose LSNs may restart) is never mistaken for the old one.
+    public func logID() throws -> String {
+        if let id = try connection.scalar("SELECT value FROM cdc_log_meta WHERE key = 'log_id'")?.stringValue { return id }
+        // A log from before log ids: give it one now when it can be written.
+        let id = Self.makeLogID()
+        try connection.execute("INSERT OR IGNORE INTO cdc_log_meta VALUES ('log_id', ?)", [.string(id)])
+        return try connection.scalar("SELECT value FROM cdc_log_meta WHERE key = 'log_id'")?.stringValue ?? id
+    }
+
+    /// Makes a new, empty log continue a source's LSNs: its first event will have an LSN
+    /// above `lsn`, and readers asking for anything at or below it get
+    /// ``EventLogError/offsetPruned`` (DESIGN.md: an LSN is never reused, also across a lost log).
+    /// - Throws: ``EventLogError/nonIncreasingLSN`` when the log already holds events.
+    public func continueLSNs(after lsn: LSN) throws {
+        try connection.transaction {
+            if case .integer(let last)? = try connection.scalar("SELECT max(lsn) FROM cdc_events") {
+                throw EventLogError.nonIncreasingLSN(path: path, last: LSN(last), offending: lsn.next)
+            }
+            try connection.execute("UPDATE cdc_log_meta SET value = max(value, ?) WHERE key = 'pruned_through'", [.integer(lsn.rawValue)])
         }
     }
 

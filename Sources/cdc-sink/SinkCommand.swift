@@ -6,11 +6,12 @@ import CDCTransport
 import Foundation
 
 /// `cdc-sink --log EVENTS.db --replica READ.db [--projection FILE] [--follow] [--batch-size N]
-/// [--poll-interval 5ms] [--resnapshot-on-gap]`.
+/// [--poll-interval 5ms] [--resnapshot-on-gap] [--from-snapshot]`.
 struct SinkCommand {
     static let help = """
         usage: cdc-sink --log EVENTS.db --replica READ.db [--projection FILE] [--follow]
                         [--batch-size N] [--poll-interval 5ms] [--resnapshot-on-gap]
+                        [--from-snapshot]
 
         Applies the change events of an event log (written by `cdc-agent run`) to an SQLite
         read model, idempotently: each batch is one transaction that also stores the sink's
@@ -25,7 +26,13 @@ struct SinkCommand {
           --resnapshot-on-gap   when retention removed events the sink still needs, ask the
                                 agent for a new snapshot epoch (needs write access to the log)
                                 and wait for it, instead of exiting 2
+          --from-snapshot       start a NEW replica from a fresh snapshot epoch instead of
+                                replaying the log's whole history (the agent must be running;
+                                needs write access to the log)
         Without --follow it applies what the log holds and exits 0.
+        Start the agent first: the sink reads the log the agent creates.
+        exit status: 0 done, 1 applying failed (e.g. a schema change the sink cannot take;
+        the message says what to do), 2 usage or input error
 
         example:
           cdc-agent run --db orders.db --log orders-events.db --once
@@ -39,6 +46,7 @@ struct SinkCommand {
     var batchSize: Int
     var pollIntervalMilliseconds: Int64
     var resnapshotOnGap: Bool
+    var fromSnapshot: Bool
 
     /// Scans the arguments; `nil` after printing `--help`.
     static func parse(_ arguments: [String]) throws -> SinkCommand? {
@@ -51,10 +59,11 @@ struct SinkCommand {
         let batch = try scanner.integer("--batch-size", range: 1...1_000_000) ?? 1000
         let poll = try scanner.duration("--poll-interval") ?? 5
         let resnapshot = scanner.flag("--resnapshot-on-gap")
+        let fromSnapshot = scanner.flag("--from-snapshot")
         try scanner.finish()
         guard poll >= 1, poll <= 60_000 else { throw UsageError("cdc-sink: --poll-interval must be between 1ms and 60s") }
         return SinkCommand(logPath: log, replicaPath: replica, projectionPath: projection, follow: follow,
-                           batchSize: Int(batch), pollIntervalMilliseconds: poll, resnapshotOnGap: resnapshot)
+                           batchSize: Int(batch), pollIntervalMilliseconds: poll, resnapshotOnGap: resnapshot, fromSnapshot: fromSnapshot)
     }
 
     /// Checks every input before the replica is touched, then applies.
@@ -64,7 +73,7 @@ struct SinkCommand {
         guard FileManager.default.fileExists(atPath: logPath) else {
             throw UsageError("\(logPath): no such file; give the path of an event log written by cdc-agent run")
         }
-        let log = try EventLog(path: logPath, readOnly: !resnapshotOnGap)
+        let log = try EventLog(path: logPath, readOnly: !(resnapshotOnGap || fromSnapshot))
         defer { try? log.close() }
         try SQLiteSink.validate(projection, against: log, logger: logger)
         let folder = (replicaPath as NSString).deletingLastPathComponent
@@ -75,6 +84,19 @@ struct SinkCommand {
         let isNewReplica = !FileManager.default.fileExists(atPath: replicaPath)
         let sink = try SQLiteSink(replicaPath: replicaPath, projection: projection, logger: logger)
         StopSignal.install()
+        do {
+            try sink.checkLogIdentity(log)
+            if fromSnapshot {
+                guard try sink.startFromSnapshot(of: log, requester: "cdc-sink \(replicaPath)", pollInterval: .milliseconds(pollIntervalMilliseconds), until: { StopSignal.isRaised }) != nil else {
+                    try sink.close()
+                    return .success
+                }
+            }
+        } catch {
+            try? sink.close()
+            if isNewReplica { Self.removeReplica(replicaPath) }
+            throw Self.classify(error)
+        }
         let gapPolicy: GapPolicy = resnapshotOnGap ? .requestSnapshot(requester: "cdc-sink \(replicaPath)") : .fail
         let interval = Duration.milliseconds(pollIntervalMilliseconds)
         do {
@@ -103,7 +125,7 @@ struct SinkCommand {
             return error
         case let e as SinkError:
             switch e {
-            case .sourceMismatch, .corruptMetadata, .reservedTableName, .noAddressableKey: return e
+            case .sourceMismatch, .corruptMetadata, .reservedTableName, .noAddressableKey, .logReplaced, .replicaNotEmpty: return e
             case .applyFailed, .unsupportedSchemaChange, .snapshotEpochPruned: return SinkFailure(underlying: e)
             }
         default:
