@@ -49,11 +49,16 @@ public struct ChangeTableInstaller {
     /// - Parameter tables: exact table names, or `nil` for all user tables.
     /// - Returns: what was done.
     /// - Throws: ``SchemaError/noSuchTable`` for an unknown table,
-    ///   ``SchemaError/noAddressableKey``, ``CaptureError/reservedTable``, ``SQLiteError``
-    ///   (busy, read-only, not a database). Nothing is changed when it throws.
+    ///   ``SchemaError/noAddressableKey``, ``CaptureError/reservedTable``,
+    ///   ``CaptureError/notInWALMode``, ``SQLiteError`` (busy, read-only, not a database).
+    ///   Nothing is changed when it throws.
     @discardableResult
     public func install(tables: [String]?) throws -> InstallReport {
-        try connection.transaction(.immediate) {
+        // Refuse before changing anything: capture on a rollback-journal database would block
+        // the service's writers with every read.
+        let mode = try connection.journalMode()
+        guard mode == "wal" else { throw CaptureError.notInWALMode(path: connection.path, journalMode: mode) }
+        return try connection.transaction(.immediate) {
             var requested: [String] = []
             for name in try tables ?? connection.userTableNames() where !requested.contains(name) {
                 requested.append(name)
