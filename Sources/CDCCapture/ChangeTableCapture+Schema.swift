@@ -63,6 +63,8 @@ extension ChangeTableCapture {
             try fresh.write(to: connection)
             meta = fresh
             schemas = newSchemas
+            // A table no longer captured needs a new snapshot if it is captured again.
+            snapshottedTableIDs.formIntersection(fresh.tables.keys)
         }
         knownSchemaVersion = try connection.schemaVersion()
         defaultValues = [:]

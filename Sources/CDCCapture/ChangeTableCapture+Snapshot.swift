@@ -53,12 +53,10 @@ extension ChangeTableCapture {
             buffer.append(event)
         }
         let boundary: Int64 = try withConsistentRead {
-            let h: Int64
-            if case .integer(let v)? = try connection.scalar("SELECT seq FROM sqlite_sequence WHERE name = ?", [.string(ChangeTableLayout.changeTable)]) {
-                h = max(v, consumedSeq)
-            } else {
-                h = consumedSeq
-            }
+            // Every change row up to the highest assigned seq is reflected in what this read
+            // sees; after a restore that is below the old consumed position, and the stream
+            // must continue from it, not from the lost future.
+            let h = try assignedChangeSequence()
             let now = EventLog.nowMilliseconds()
             if request.tableIDs != nil {
                 // Changes of the other tables up to H must come first: the new position H
@@ -99,6 +97,7 @@ extension ChangeTableCapture {
         }
         let epochLSN = buffer.first(where: { if case .snapshotStart = $0.body { return true } else { return false } })?.lsn
         openGroup = nil
+        snapshottedTableIDs.formUnion(ids)
         try flush(state: stateForLog(changeSeq: boundary))
         consumedSeq = boundary
         try deleteConsumedRows()

@@ -36,6 +36,12 @@ extension ChangeTableCapture {
     func captureBatch() throws -> (appended: Int, more: Bool) {
         let (rows, changes, more) = try withConsistentRead { () -> ([ChangeRow], [PendingChange], Bool) in
             var rows = try readChangeRows(after: consumedSeq, through: nil, limit: batchSize + 1)
+            if let reason = try continuityLoss(firstRow: rows.first) {
+                logger.warning("\(sourcePath): \(reason); continuity is lost, running a resync snapshot epoch")
+                pendingSnapshot = PendingSnapshot(tableIDs: nil, reason: "resync")
+                openGroup = nil
+                return ([], [], true)
+            }
             let more = rows.count > batchSize
             if more { rows.removeLast(rows.count - batchSize) }
             var changes: [PendingChange] = []
@@ -43,7 +49,7 @@ extension ChangeTableCapture {
             for row in rows { changes += try pendingChanges(for: row) }
             return (rows, changes, more)
         }
-        guard let lastSeq = rows.last?.seq else { return (0, false) }
+        guard let lastSeq = rows.last?.seq else { return (0, more) }
         var events: [Event] = []
         var nextLSN = try log.lastLSN().rawValue + 1
         for change in changes { events.append(makeChangeEvent(change, lsn: &nextLSN, group: &openGroup)) }
@@ -55,6 +61,32 @@ extension ChangeTableCapture {
         consumedSeq = lastSeq
         try deleteConsumedRows()
         return (events.count, more)
+    }
+
+    /// The highest `seq` ever assigned in `_cdc_changes` (its `sqlite_sequence` row; 0 before
+    /// the first change).
+    func assignedChangeSequence() throws -> Int64 {
+        if case .integer(let v)? = try connection.scalar("SELECT seq FROM sqlite_sequence WHERE name = ?", [.string(ChangeTableLayout.changeTable)]) { return v }
+        return 0
+    }
+
+    /// Why the change table no longer continues from the consumed position, or `nil` when it
+    /// does. AUTOINCREMENT assigns committed rows consecutive `seq`s (a rolled-back insert
+    /// rolls its `sqlite_sequence` update back too), so the next row must be `consumed + 1`;
+    /// anything else means rows were taken by someone else (another agent with another log)
+    /// or the database went back in time (restored from a backup). Called inside the read.
+    func continuityLoss(firstRow: ChangeRow?) throws -> String? {
+        let assigned = try assignedChangeSequence()
+        if assigned < consumedSeq {
+            return "the change table's sequence is at \(assigned), behind the consumed position \(consumedSeq) (was the database restored from a backup?)"
+        }
+        if let first = firstRow, first.seq != consumedSeq + 1 {
+            return "change rows \(consumedSeq + 1)...\(first.seq - 1) are missing (did another agent consume them into another log?)"
+        }
+        if firstRow == nil, assigned > consumedSeq {
+            return "change rows \(consumedSeq + 1)...\(assigned) are missing (did another agent consume them into another log?)"
+        }
+        return nil
     }
 
     /// Reads change rows with `seq > after` (and `<= through`), in `seq` order.

@@ -41,6 +41,10 @@ public final class ChangeTableCapture {
     var changeRowStatement: (width: Int, statement: Statement)?
     var defaultValues: [String: SQLiteValue] = [:]
     var warnedUnknownTables = Set<Int64>()
+    /// Captured tables whose rows the log holds from a snapshot epoch on (stored with every
+    /// append as `tables`), so a table added to the capture while the agent was stopped is
+    /// snapshotted when it starts, not only streamed from its next change.
+    var snapshottedTableIDs = Set<Int64>()
     var totalEvents = 0
     var lastProgressLog = Date.distantPast
 
@@ -213,6 +217,17 @@ public final class ChangeTableCapture {
             try deleteConsumedRows()
             let lastLSN = try log.lastLSN()
             logger.info("\(sourcePath): resuming after change seq \(seq) (log LSN \(lastLSN))")
+            if let stored = state["tables"]?.stringValue {
+                snapshottedTableIDs = Set(stored.split(separator: ",").compactMap { Int64($0) })
+            } else {
+                snapshottedTableIDs = Set(meta.tables.keys)
+            }
+            let unsnapshotted = Set(meta.tables.keys).subtracting(snapshottedTableIDs)
+            if !unsnapshotted.isEmpty {
+                let names = unsnapshotted.compactMap { meta.tables[$0]?.name }.sorted().map(quoteIdentifier)
+                logger.info("\(sourcePath): table(s) \(names.joined(separator: ", ")) were added to the capture while the agent was stopped; running a snapshot epoch of them")
+                pendingSnapshot = PendingSnapshot(tableIDs: unsnapshotted, reason: "initial")
+            }
         } else {
             let isNewLog = try log.lastLSN() == .zero
             if isNewLog, case .integer(let last)? = try connection.scalar("SELECT value FROM \(ChangeTableLayout.metaTable) WHERE key = 'last_lsn'"), last > 0 {
@@ -249,6 +264,7 @@ public final class ChangeTableCapture {
             "txn_id": .integer(openGroup?.id ?? 0),
             "txn_index": .integer(Int64(openGroup?.nextIndex ?? 0)),
             "mode": .string(CaptureMode.triggers.rawValue),
+            "tables": .string(snapshottedTableIDs.sorted().map(String.init).joined(separator: ",")),
         ]
     }
 

@@ -41,6 +41,8 @@ public final class SQLiteSink {
     ///   - projection: which tables and columns to keep; ``Projection/identity`` keeps all.
     ///   - logger: where table creation, schema changes and epochs are reported.
     /// - Throws: ``SQLiteError`` when the file cannot be opened or is not a database,
+    ///   ``SinkError/notAReplica`` when it is an existing database that is not a replica (a
+    ///   service's database, an event log: the sink would write into it),
     ///   ``SinkError/reservedTableName`` when the projection targets a `_cdc_` name,
     ///   ``SinkError/corruptMetadata``.
     public init(replicaPath: String, projection: Projection = .identity, logger: Logger = .silent) throws {
@@ -51,9 +53,27 @@ public final class SQLiteSink {
         self.projection = projection
         self.logger = logger
         connection = try Connection(path: replicaPath, mode: .create)
+        try Self.checkIsReplicaOrEmpty(connection)
         if try connection.journalMode() != "wal" { try connection.execute("PRAGMA journal_mode=WAL") }
         try connection.execute("PRAGMA synchronous=NORMAL")
         metadata = try ReplicaMetadata(connection: connection, replicaPath: replicaPath)
+    }
+
+    /// A replica is a new, empty database or one that holds the sink's offset table; anything
+    /// else (a captured source, an event log, any database with tables) is refused before a
+    /// single write, since the sink creates, fills and deletes rows of tables by name.
+    static func checkIsReplicaOrEmpty(_ connection: Connection) throws {
+        if try connection.tableExists("_cdc_sink_offset") { return }
+        if try connection.tableExists("_cdc_meta") {
+            throw SinkError.notAReplica(replica: connection.path, reason: "it is a captured source database (it has _cdc_meta)")
+        }
+        if try connection.tableExists("cdc_log_meta") {
+            throw SinkError.notAReplica(replica: connection.path, reason: "it is an event log (give it as --log)")
+        }
+        let tables = try connection.query("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name LIMIT 3").compactMap { $0.first?.stringValue }
+        guard tables.isEmpty else {
+            throw SinkError.notAReplica(replica: connection.path, reason: "it already holds tables (\(tables.joined(separator: ", "))) and no sink offset")
+        }
     }
 
     /// Closes the replica database.

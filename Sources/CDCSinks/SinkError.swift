@@ -25,6 +25,8 @@ public enum SinkError: Error, Sendable, Equatable, CustomStringConvertible {
     case logReplaced(replica: String, log: String, applied: LSN, newLogStartsAfter: LSN)
     /// A start from a snapshot epoch was asked of a replica that already applied events.
     case replicaNotEmpty(replica: String)
+    /// The replica path names an existing database that is not a replica.
+    case notAReplica(replica: String, reason: String)
 
     public var description: String {
         switch self {
@@ -44,6 +46,8 @@ public enum SinkError: Error, Sendable, Equatable, CustomStringConvertible {
             return "the snapshot epoch starting at LSN \(epoch) was removed by retention before the sink read it; raise the log's retention or run the sink more often"
         case .logReplaced(let replica, let log, let applied, let startsAfter):
             return "\(replica) was built from another event log up to LSN \(applied), but \(log) is a new log whose LSNs start after \(startsAfter); the replica cannot tell which of its rows are current: delete it and run cdc-sink --from-snapshot while the agent runs"
+        case .notAReplica(let replica, let reason):
+            return "\(replica) is not a read-model replica: \(reason); the sink would write into it, so give a new file name (or an existing replica) as --replica"
         case .replicaNotEmpty(let replica):
             return "\(replica) already holds applied events; --from-snapshot starts a new replica only (delete the file first, or run without --from-snapshot)"
         }

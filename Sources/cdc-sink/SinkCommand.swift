@@ -125,7 +125,7 @@ struct SinkCommand {
             return error
         case let e as SinkError:
             switch e {
-            case .sourceMismatch, .corruptMetadata, .reservedTableName, .noAddressableKey, .logReplaced, .replicaNotEmpty: return e
+            case .sourceMismatch, .corruptMetadata, .reservedTableName, .noAddressableKey, .logReplaced, .replicaNotEmpty, .notAReplica: return e
             case .applyFailed, .unsupportedSchemaChange, .snapshotEpochPruned: return SinkFailure(underlying: e)
             }
         default:

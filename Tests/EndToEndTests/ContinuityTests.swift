@@ -1,0 +1,98 @@
+import CDCSQLite
+import CDCTestSupport
+import Foundation
+import XCTest
+
+/// Ways an operator can break continuity between a source, its change table, the log and a
+/// replica; each must end with a consistent replica or a clear refusal, never a silent loss
+/// (DESIGN.md promises 1, 5 and 6).
+final class ContinuityTests: XCTestCase {
+    private var dir: TemporaryDirectory!
+    private var db: String { dir.path("svc.db") }
+    private var log: String { dir.path("events.db") }
+    private var replica: String { dir.path("read.db") }
+
+    override func setUpWithError() throws {
+        dir = try TemporaryDirectory(prefix: "continuity")
+        let source = try Connection(path: db, mode: .create)
+        try source.execute("PRAGMA journal_mode=WAL")
+        try source.execute("CREATE TABLE a(id INTEGER PRIMARY KEY, v)")
+        try source.execute("CREATE TABLE b(id INTEGER PRIMARY KEY, v)")
+        try source.execute("INSERT INTO a VALUES (1, 'a1'), (2, 'a2')")
+        try source.execute("INSERT INTO b VALUES (1, 'b1'), (2, 'b2')")
+        try source.close()
+    }
+
+    @discardableResult
+    private func tool(_ name: String, _ arguments: [String], expect status: Int32 = 0, file: StaticString = #filePath, line: UInt = #line) throws -> ProcessOutput {
+        let out = try runProgram(Products.executable(name), arguments)
+        XCTAssertEqual(out.status, status, "\(name) \(arguments.joined(separator: " ")): \(out.standardOutput) \(out.standardError)", file: file, line: line)
+        return out
+    }
+
+    private func write(_ sql: String, to path: String? = nil) throws {
+        let c = try Connection(path: path ?? db, mode: .create)
+        try c.execute(sql)
+        try c.close()
+    }
+
+    private func captureApplyCheck(file: StaticString = #filePath, line: UInt = #line) throws {
+        try tool("cdc-agent", ["run", "--db", db, "--log", log, "--once"], file: file, line: line)
+        try tool("cdc-sink", ["--log", log, "--replica", replica], file: file, line: line)
+        try tool("replica-check", ["--source", db, "--replica", replica, "--log", log], file: file, line: line)
+    }
+
+    func testTheSinkRefusesToWriteIntoTheSourceOrAnyDatabaseThatIsNotAReplica() throws {
+        try tool("cdc-agent", ["install", "--db", db])
+        try tool("cdc-agent", ["run", "--db", db, "--log", log, "--once"])
+        try write("INSERT INTO a VALUES (3, 'a3')")
+        let intoSource = try tool("cdc-sink", ["--log", log, "--replica", db], expect: 2)
+        XCTAssertTrue(intoSource.standardError.contains("not a read-model replica"), intoSource.standardError)
+        XCTAssertEqual(try Connection(path: db, mode: .readOnly).scalar("SELECT count(*) FROM a"), .integer(3))
+        try tool("cdc-sink", ["--log", log, "--replica", log], expect: 2)
+        let other = dir.path("other.db")
+        try write("CREATE TABLE a(id INTEGER PRIMARY KEY, v); INSERT INTO a VALUES (99, 'mine')", to: other)
+        try tool("cdc-sink", ["--log", log, "--replica", other], expect: 2)
+        XCTAssertEqual(try Connection(path: other, mode: .readOnly).scalar("SELECT count(*) FROM a"), .integer(1))
+    }
+
+    func testASourceRestoredFromABackupIsResynchronised() throws {
+        try tool("cdc-agent", ["install", "--db", db])
+        try write("INSERT INTO a VALUES (10, 'x')")
+        let backup = dir.path("backup.db")
+        try write("VACUUM INTO '\(backup)'")
+        try write("INSERT INTO a VALUES (11, 'lost with the restore'); INSERT INTO a VALUES (12, 'also lost'); UPDATE b SET v = 'gone' WHERE id = 1")
+        try captureApplyCheck()
+        // Restore: the source goes back in time; its change table's sequence too.
+        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: db + suffix) }
+        try FileManager.default.removeItem(atPath: db)
+        try FileManager.default.copyItem(atPath: backup, toPath: db)
+        try write("PRAGMA journal_mode=WAL")
+        try write("INSERT INTO a VALUES (20, 'after restore'); UPDATE a SET v = 'changed' WHERE id = 1")
+        let run = try tool("cdc-agent", ["run", "--db", db, "--log", log, "--once"])
+        XCTAssertTrue(run.standardError.contains("resync"), run.standardError)
+        try tool("cdc-sink", ["--log", log, "--replica", replica])
+        try tool("replica-check", ["--source", db, "--replica", replica, "--log", log])
+    }
+
+    func testRowsTakenByAnotherAgentIntoAnotherLogAreDetectedAndResynchronised() throws {
+        try tool("cdc-agent", ["install", "--db", db])
+        try captureApplyCheck()
+        try write("INSERT INTO a VALUES (30, 'taken')")
+        try tool("cdc-agent", ["run", "--db", db, "--log", dir.path("stray.db"), "--once"])
+        try write("INSERT INTO a VALUES (31, 'next')")
+        let run = try tool("cdc-agent", ["run", "--db", db, "--log", log, "--once"])
+        XCTAssertTrue(run.standardError.contains("missing"), run.standardError)
+        try tool("cdc-sink", ["--log", log, "--replica", replica])
+        try tool("replica-check", ["--source", db, "--replica", replica, "--log", log])
+    }
+
+    func testATableAddedToTheCaptureWhileTheAgentIsStoppedIsSnapshotted() throws {
+        try tool("cdc-agent", ["install", "--db", db, "--tables", "a"])
+        try captureApplyCheck()
+        try tool("cdc-agent", ["install", "--db", db, "--tables", "a,b"])
+        try write("INSERT INTO b VALUES (3, 'b3')")
+        try captureApplyCheck()
+        XCTAssertEqual(try Connection(path: replica, mode: .readOnly).scalar("SELECT count(*) FROM b"), .integer(3))
+    }
+}
