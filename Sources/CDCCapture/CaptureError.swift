@@ -18,6 +18,8 @@ public enum CaptureError: Error, Sendable, CustomStringConvertible, Equatable {
     case schemaUnstable(path: String, attempts: Int)
     /// Another agent holds the source's agent lock: two agents would split the changes.
     case anotherAgentRunning(path: String, lockPath: String, pid: Int32?)
+    /// The database given as the source is an event log or a replica.
+    case notASource(path: String, reason: String)
     /// The agent lock file cannot be created or locked.
     case lockUnavailable(lockPath: String, reason: String)
 
@@ -39,6 +41,8 @@ public enum CaptureError: Error, Sendable, CustomStringConvertible, Equatable {
             return "\(path): the schema changed on each of \(attempts) attempts to read a batch; retry when migrations are done"
         case .anotherAgentRunning(let path, let lockPath, let pid):
             return "\(path): another cdc-agent\(pid.map { " (pid \($0))" } ?? "") is already capturing this database (it holds \(lockPath)); run one agent per source database, or stop the other first"
+        case .notASource(let path, let reason):
+            return "\(path): not a service database: \(reason); give the service's own database with --db"
         case .lockUnavailable(let lockPath, let reason):
             return "cannot lock \(lockPath): \(reason); the agent needs to create this file beside the database (check the folder's permissions)"
         }

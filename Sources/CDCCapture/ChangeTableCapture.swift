@@ -96,6 +96,30 @@ public final class ChangeTableCapture {
         try log.claim(for: source)
     }
 
+    /// Checks, without writing anything, that `sourcePath` can be captured: it exists, is a
+    /// service database in WAL mode, and has the triggers installed. The agent calls it
+    /// before it creates an event log, so a refused run leaves no file behind.
+    /// - Throws: what ``init(sourcePath:log:service:logger:batchSize:busyTimeoutMilliseconds:)``
+    ///   throws for the source.
+    public static func preflight(sourcePath: String) throws {
+        guard sourcePath.hasPrefix("file:") || FileManager.default.fileExists(atPath: sourcePath) else {
+            throw SQLiteError(code: .cantOpen, message: "no such file", path: sourcePath)
+        }
+        let c = try Connection(path: sourcePath, mode: .readOnly)
+        defer { try? c.close() }
+        try checkIsServiceDatabase(c)
+        let mode = try c.journalMode()
+        guard mode == "wal" else { throw CaptureError.notInWALMode(path: sourcePath, journalMode: mode) }
+        guard try c.tableExists(ChangeTableLayout.metaTable) else { throw CaptureError.notInstalled(path: sourcePath) }
+    }
+
+    /// Refuses an event log or a replica given as the service's database: install would put
+    /// triggers on the toolkit's own tables.
+    static func checkIsServiceDatabase(_ c: Connection) throws {
+        if try c.tableExists("cdc_log_meta") { throw CaptureError.notASource(path: c.path, reason: "it is an event log (give it as --log)") }
+        if try c.tableExists("_cdc_sink_offset") { throw CaptureError.notASource(path: c.path, reason: "it is a read-model replica written by cdc-sink") }
+    }
+
     /// The service name the agent uses when none is given: the file name without extension.
     public static func defaultServiceName(forPath path: String) -> String {
         var p = path

@@ -56,6 +56,7 @@ public struct ChangeTableInstaller {
     public func install(tables: [String]?) throws -> InstallReport {
         // Refuse before changing anything: capture on a rollback-journal database would block
         // the service's writers with every read.
+        try ChangeTableCapture.checkIsServiceDatabase(connection)
         let mode = try connection.journalMode()
         guard mode == "wal" else { throw CaptureError.notInWALMode(path: connection.path, journalMode: mode) }
         return try connection.transaction(.immediate) {

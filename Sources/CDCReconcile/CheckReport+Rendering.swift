@@ -104,7 +104,7 @@ extension CheckReport {
         let header = [pad("table", nameWidth), lpad("source", 10), lpad("replica", 10), lpad("missing", 9), lpad("extra", 9), lpad("differing", 10), "  status"]
         lines.append("  " + header.joined(separator: " "))
         for (table, name) in zip(tables, names) {
-            let status = table.isReplicaTableMissing ? "NO TABLE" : (table.isConsistent ? "ok" : "DIVERGED")
+            let status = table.isReplicaTableMissing ? (table.isConsistent ? "ok (empty)" : "NO TABLE") : (table.isConsistent ? "ok" : "DIVERGED")
             let cells = [pad(name, nameWidth), lpad(String(table.sourceRowCount), 10), lpad(String(table.replicaRowCount), 10),
                          lpad(String(table.missing.count), 9), lpad(String(table.extra.count), 9), lpad(String(table.differing.count), 10),
                          "  " + status]

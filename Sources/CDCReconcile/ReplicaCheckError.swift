@@ -12,6 +12,8 @@ public enum ReplicaCheckError: Error, Sendable, Equatable, CustomStringConvertib
     case noSuchFile(path: String, role: String)
     /// The replica has no `_cdc_sink_offset` table: it is not a replica a sink built.
     case notAReplica(path: String)
+    /// The file given as the source is a replica or an event log.
+    case notASource(path: String, reason: String)
     /// A projection or captured-table list names a table the source does not have.
     case unknownSourceTable(String, path: String)
     /// Neither the captured-table list nor the projection leaves any table to compare.
@@ -27,6 +29,8 @@ public enum ReplicaCheckError: Error, Sendable, Equatable, CustomStringConvertib
         switch self {
         case let .noSuchFile(path, role):
             return "\(path): no such file (the \(role) database); check the path"
+        case .notASource(let path, let reason):
+            return "\(path): not a source database: \(reason); pass the service's database with --source"
         case .notAReplica(let path):
             return "\(path): not a replica (no _cdc_sink_offset table); pass the database cdc-sink writes with --replica"
         case let .unknownSourceTable(table, path):

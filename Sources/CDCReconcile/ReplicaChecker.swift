@@ -66,6 +66,14 @@ public struct ReplicaChecker: Sendable {
         let replica = try Connection(path: replicaPath, mode: .readOnly)
         guard try replica.tableExists(SinkOffset.tableName) else { throw ReplicaCheckError.notAReplica(path: replicaPath) }
         let source = try Connection(path: sourcePath, mode: .readOnly)
+        // The source must be a service database: a replica or an event log given as the
+        // source would be compared with itself, or by its bookkeeping tables.
+        if try source.tableExists(SinkOffset.tableName) {
+            throw ReplicaCheckError.notASource(path: sourcePath, reason: "it is a read-model replica (it has \(SinkOffset.tableName))")
+        }
+        if try source.tableExists("cdc_log_meta") {
+            throw ReplicaCheckError.notASource(path: sourcePath, reason: "it is an event log (pass it with --log)")
+        }
 
         // The agent's position first: by the time the snapshots are read it can only have
         // moved on, so the lag shown is never larger than it was at any moment of the check.

@@ -39,8 +39,11 @@ public struct TableReport: Sendable, Equatable {
     }
 
     /// Whether the read-model table equals the projection of the source table.
+    /// A read-model table that is missing is consistent only while the source keeps no row
+    /// of it: the sink creates a table with its first event, so an empty captured table has
+    /// none yet.
     public var isConsistent: Bool {
-        !isReplicaTableMissing && schemaDifferences.isEmpty
+        (!isReplicaTableMissing || sourceRowCount == 0) && schemaDifferences.isEmpty
             && missing.count == 0 && extra.count == 0 && differing.count == 0
     }
 }

@@ -41,45 +41,59 @@ public final class EventLog {
     ///   when it is an SQLite file of another kind.
     public init(path: String, create: Bool = false, readOnly: Bool = false) throws {
         self.path = path
-        if create, !FileManager.default.fileExists(atPath: path) {
-            // The log holds the service's data: readable by its owner only (umask may widen
-            // nothing beyond this; chmod after creation enforces it).
-            connection = try Connection(path: path, mode: .create)
-            chmod(path, 0o600)
-        } else {
-            if !FileManager.default.fileExists(atPath: path) {
-                throw SQLiteError(code: .cantOpen, message: "no such file", path: path)
-            }
-            connection = try Connection(path: path, mode: readOnly ? .readOnly : .readWrite)
+        var isFolder: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
+        if exists, isFolder.boolValue { throw EventLogError.notAnEventLog(path: path, reason: "it is a folder") }
+        let isEmptyFile = exists && ((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0) == 0
+        if create, !readOnly, !exists || isEmptyFile {
+            try Self.createLog(at: path, inPlace: isEmptyFile)
+        } else if !exists {
+            throw SQLiteError(code: .cantOpen, message: "no such file", path: path)
         }
+        connection = try Connection(path: path, mode: readOnly ? .readOnly : .readWrite)
+        // Validate before changing anything: a file that is not a log is left as it was.
+        try validate()
         if !readOnly {
             if try connection.journalMode() != "wal" {
                 try connection.execute("PRAGMA journal_mode=WAL")
             }
             try connection.execute("PRAGMA synchronous=FULL")
         }
-        try validateOrCreate(create: create && !readOnly)
     }
 
-    private func validateOrCreate(create: Bool) throws {
-        let hasMeta = try connection.tableExists("cdc_log_meta")
-        if !hasMeta {
+    /// Creates a log so that no reader ever sees it half made: the tables are built in a
+    /// temporary file that is then linked into place (`link(2)` fails rather than replace a
+    /// log another agent created meanwhile). The log holds the service's data, so it is
+    /// readable by its owner only (mode 0600).
+    private static func createLog(at path: String, inPlace: Bool) throws {
+        let target = inPlace ? path : path + ".creating-\(getpid())"
+        if !inPlace { for suffix in ["", "-wal", "-shm", "-journal"] { unlink(target + suffix) } }
+        let c = try Connection(path: target, mode: .create)
+        chmod(target, 0o600)
+        try c.transaction {
+            try c.execute("""
+                CREATE TABLE cdc_log_meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+                CREATE TABLE cdc_events(lsn INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, type TEXT NOT NULL, tbl TEXT, event TEXT NOT NULL);
+                CREATE INDEX cdc_events_ts ON cdc_events(ts_ms);
+                CREATE TABLE cdc_agent_state(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+                CREATE TABLE cdc_snapshot_requests(id INTEGER PRIMARY KEY, requested_ms INTEGER NOT NULL, requester TEXT NOT NULL, tables TEXT NOT NULL, served_epoch INTEGER);
+                """)
+            try c.execute("INSERT INTO cdc_log_meta VALUES ('format', ?), ('pruned_through', 0), ('created_ms', ?), ('log_id', ?)",
+                          [.integer(formatVersion), .integer(nowMilliseconds()), .string(makeLogID())])
+        }
+        try c.execute("PRAGMA journal_mode=WAL")
+        try c.close()
+        guard !inPlace else { return }
+        defer { unlink(target) }
+        if link(target, path) != 0, errno != EEXIST {
+            throw SQLiteError(code: .cantOpen, message: String(cString: strerror(errno)), path: path)
+        }
+    }
+
+    private func validate() throws {
+        guard try connection.tableExists("cdc_log_meta") else {
             let tables = try connection.userTableNames()
-            guard create, tables.isEmpty else {
-                throw EventLogError.notAnEventLog(path: path, reason: tables.isEmpty ? "it has no event tables" : "it holds other tables: \(tables.prefix(3).joined(separator: ", "))")
-            }
-            try connection.transaction {
-                try connection.execute("""
-                    CREATE TABLE cdc_log_meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
-                    CREATE TABLE cdc_events(lsn INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, type TEXT NOT NULL, tbl TEXT, event TEXT NOT NULL);
-                    CREATE INDEX cdc_events_ts ON cdc_events(ts_ms);
-                    CREATE TABLE cdc_agent_state(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
-                    CREATE TABLE cdc_snapshot_requests(id INTEGER PRIMARY KEY, requested_ms INTEGER NOT NULL, requester TEXT NOT NULL, tables TEXT NOT NULL, served_epoch INTEGER);
-                    """)
-                try connection.execute("INSERT INTO cdc_log_meta VALUES ('format', ?), ('pruned_through', 0), ('created_ms', ?), ('log_id', ?)",
-                                       [.integer(Self.formatVersion), .integer(Self.nowMilliseconds()), .string(Self.makeLogID())])
-            }
-            return
+            throw EventLogError.notAnEventLog(path: path, reason: tables.isEmpty ? "it has no event tables" : "it holds other tables: \(tables.prefix(3).joined(separator: ", "))")
         }
         guard case .integer(let format)? = try connection.scalar("SELECT value FROM cdc_log_meta WHERE key = 'format'") else {
             throw EventLogError.notAnEventLog(path: path, reason: "format marker missing")
@@ -158,7 +172,7 @@ public final class EventLog {
     /// Appends a batch durably in one transaction, together with the agent's capture state.
     ///
     /// - Parameters:
-    ///   - events: events with LSNs strictly increasing and above ``lastLSN()``.
+    ///   - events: events with consecutive LSNs starting right after ``lastLSN()``.
     ///   - state: key/value pairs of the agent's position covering exactly these events
     ///     (for example the change-table sequence consumed); stored in the same transaction.
     /// - Throws: ``EventLogError/nonIncreasingLSN``, ``SQLiteError``.
@@ -171,7 +185,8 @@ public final class EventLog {
             }
             guard let insert = appendStatement else { return }
             for e in events {
-                guard e.lsn > last else { throw EventLogError.nonIncreasingLSN(path: path, last: last, offending: e.lsn) }
+                // Consecutive, so a reader can tell a lost event from retention (see readRaw).
+                guard e.lsn == last.next else { throw EventLogError.nonIncreasingLSN(path: path, last: last, offending: e.lsn) }
                 last = e.lsn
                 try insert.run([
                     .integer(e.lsn.rawValue),
@@ -249,8 +264,15 @@ public final class EventLog {
             let statement = try connection.prepare("SELECT lsn, event FROM cdc_events WHERE lsn > ? ORDER BY lsn LIMIT ?")
             try statement.bind([.integer(offset.rawValue), .integer(Int64(limit))])
             var out: [(LSN, [UInt8])] = []
+            // The agent gives consecutive LSNs and retention only removes a prefix, so the
+            // rows after an offset are exactly offset+1, offset+2, …: a hole is a lost event.
+            var expected = offset.rawValue + 1
             while try statement.step() {
                 guard case .integer(let lsn) = statement.value(at: 0) else { throw EventLogError.corruptEvent(path: path, lsn: .zero, reason: "an LSN is not an integer") }
+                guard lsn == expected else {
+                    throw EventLogError.corruptEvent(path: path, lsn: LSN(expected), reason: "it is missing from the log (the next stored event has LSN \(lsn)); events were deleted by hand, or the file is damaged")
+                }
+                expected += 1
                 switch statement.value(at: 1) {
                 case .text(let b), .blob(let b): out.append((LSN(lsn), b))
                 default: throw EventLogError.corruptEvent(path: path, lsn: LSN(lsn), reason: "the event is not text")

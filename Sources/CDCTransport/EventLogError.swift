@@ -21,7 +21,7 @@ public enum EventLogError: Error, Sendable, CustomStringConvertible, Equatable {
         case .offsetPruned(let path, let requested, let prunedThrough):
             return "\(path): events after LSN \(requested) were removed by retention (pruned through LSN \(prunedThrough)); request a new snapshot epoch (cdc-sink --resnapshot-on-gap) instead of skipping changes"
         case .nonIncreasingLSN(let path, let last, let offending):
-            return "\(path): refusing to append LSN \(offending) after LSN \(last); LSNs must strictly increase (is another agent writing this log?)"
+            return "\(path): refusing to append LSN \(offending) after LSN \(last); LSNs must continue one by one (is another agent writing this log?)"
         case .corruptEvent(let path, let lsn, let reason):
             return "\(path): the event at LSN \(lsn) is corrupt: \(reason)"
         case .sourceMismatch(let path, let expected, let found):

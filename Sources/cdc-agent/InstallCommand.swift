@@ -43,5 +43,8 @@ func openSource(_ path: String) throws -> Connection {
     guard path.hasPrefix("file:") || FileManager.default.fileExists(atPath: path) else {
         throw SQLiteError(code: .cantOpen, message: "no such file", path: path)
     }
+    if !path.hasPrefix("file:"), ((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0) == 0 {
+        throw UsageError("\(path): the file is empty, not a service database (is the path right?)")
+    }
     return try Connection(path: path, mode: .readWrite)
 }

@@ -57,6 +57,7 @@ struct RunCommand {
         guard databasePath.hasPrefix("file:") || FileManager.default.fileExists(atPath: databasePath) else {
             throw UsageError("\(databasePath): no such file; give the path of the service's SQLite database")
         }
+        try ChangeTableCapture.preflight(sourcePath: databasePath)
         let log = try EventLog(path: logPath, create: true)
         let capture = try ChangeTableCapture(sourcePath: databasePath, log: log, service: service, logger: logger, batchSize: batchSize)
         if once {

@@ -30,17 +30,33 @@ final class EventLogTests: XCTestCase {
         return Event(lsn: LSN(lsn), source: source, timestampMilliseconds: ts, body: .change(change))
     }
 
+    /// A hole in the log (an event deleted by hand, a damaged file) is an error naming the
+    /// missing LSN, never a silent skip.
+    func testAMissingEventIsReportedNotSkipped() throws {
+        let log = try EventLog(path: path("h.db"), create: true)
+        try log.append((1...5).map { Self.event(Int64($0)) })
+        let raw = try Connection(path: path("h.db"))
+        try raw.execute("DELETE FROM cdc_events WHERE lsn = 3")
+        XCTAssertThrowsError(try log.read(after: .zero, limit: 100)) { error in
+            guard case EventLogError.corruptEvent(_, let lsn, _)? = error as? EventLogError else { return XCTFail("\(error)") }
+            XCTAssertEqual(lsn, LSN(3))
+        }
+        XCTAssertEqual(try log.read(after: LSN(3), limit: 100).map(\.lsn), [LSN(4), LSN(5)])
+    }
+
     func testAppendAndReadInLSNOrder() throws {
         let log = try EventLog(path: path("e.db"), create: true)
         XCTAssertEqual(try log.lastLSN(), .zero)
-        let events = [Self.event(1), Self.event(2, payload: .blob([0, 1])), Self.event(5, payload: .real(-0.0))]
+        let events = [Self.event(1), Self.event(2, payload: .blob([0, 1])), Self.event(3, payload: .real(-0.0))]
         try log.append(events)
-        try log.append([Event(lsn: LSN(9), source: Self.source, timestampMilliseconds: 2_000, body: .heartbeat)])
-        XCTAssertEqual(try log.lastLSN(), LSN(9))
-        XCTAssertEqual(try log.read(after: .zero, limit: 100), events + [Event(lsn: LSN(9), source: Self.source, timestampMilliseconds: 2_000, body: .heartbeat)])
+        let heartbeat = Event(lsn: LSN(4), source: Self.source, timestampMilliseconds: 2_000, body: .heartbeat)
+        try log.append([heartbeat])
+        XCTAssertEqual(try log.lastLSN(), LSN(4))
+        XCTAssertEqual(try log.read(after: .zero, limit: 100), events + [heartbeat])
         XCTAssertEqual(try log.read(after: LSN(1), limit: 1), [events[1]])
-        XCTAssertEqual(try log.read(after: LSN(2), limit: 100).map(\.lsn), [LSN(5), LSN(9)])
-        XCTAssertEqual(try log.read(after: LSN(9), limit: 100), [])
+        XCTAssertEqual(try log.read(after: LSN(2), limit: 100).map(\.lsn), [LSN(3), LSN(4)])
+        XCTAssertEqual(try log.read(after: LSN(4), limit: 100), [])
+        XCTAssertThrowsError(try log.append([Self.event(6)]), "LSNs continue one by one")
         XCTAssertEqual(try log.latestSchemas(), ["items": Self.table])
     }
 

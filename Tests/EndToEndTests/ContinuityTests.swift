@@ -95,4 +95,40 @@ final class ContinuityTests: XCTestCase {
         try captureApplyCheck()
         XCTAssertEqual(try Connection(path: replica, mode: .readOnly).scalar("SELECT count(*) FROM b"), .integer(3))
     }
+
+    func testRefusalsChangeNothing() throws {
+        // Not installed yet: the agent refuses before it creates a log.
+        let notInstalled = try tool("cdc-agent", ["run", "--db", db, "--log", log, "--once"], expect: 2)
+        XCTAssertTrue(notInstalled.standardError.contains("cdc-agent install"), notInstalled.standardError)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: log), "a refused run leaves no event log behind")
+
+        // Another SQLite file given as the log is left exactly as it was (not even its journal mode).
+        let foreign = dir.path("foreign.db")
+        try write("CREATE TABLE notes(x); INSERT INTO notes VALUES (1)", to: foreign)
+        let before = try Data(contentsOf: URL(fileURLWithPath: foreign))
+        try tool("cdc-agent", ["install", "--db", db])
+        try tool("cdc-agent", ["run", "--db", db, "--log", foreign, "--once"], expect: 2)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: foreign)), before)
+
+        // A log, a replica or an empty file given as the service database is refused.
+        try captureApplyCheck()
+        for notASource in [log, replica] {
+            let out = try tool("cdc-agent", ["install", "--db", notASource], expect: 2)
+            XCTAssertTrue(out.standardError.contains("not a service database"), out.standardError)
+        }
+        FileManager.default.createFile(atPath: dir.path("empty.db"), contents: nil)
+        try tool("cdc-agent", ["install", "--db", dir.path("empty.db")], expect: 2)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: dir.path("empty.db"))).count, 0)
+        let logAsSource = try tool("replica-check", ["--source", log, "--replica", replica], expect: 2)
+        XCTAssertTrue(logAsSource.standardError.contains("not a source"), logAsSource.standardError)
+        try tool("replica-check", ["--source", replica, "--replica", replica], expect: 2)
+    }
+
+    /// A captured table with no rows has no read-model table yet (the sink creates one with
+    /// its first event); that is consistent, not a divergence.
+    func testAnEmptyCapturedTableIsConsistent() throws {
+        try write("CREATE TABLE empty_one(id INTEGER PRIMARY KEY, v)")
+        try tool("cdc-agent", ["install", "--db", db])
+        try captureApplyCheck()
+    }
 }
