@@ -67,3 +67,21 @@ final class RecordTests: XCTestCase {
         XCTAssertEqual(try Record.decode([0x01][...]), [], "a header with no columns")
     }
 }
+
+/// Column affinity from declared types (datatype3.html §3.1) and the REAL read conversion.
+final class ColumnAffinityTests: XCTestCase {
+    func testAffinityRulesInOrder() {
+        let cases: [(String, ColumnAffinity)] = [
+            ("INTEGER", .integer), ("BIGINT", .integer), ("POINT", .integer), ("VARCHAR(10)", .text), ("CLOB", .text),
+            ("BLOB", .blob), ("", .blob), ("REAL", .real), ("DOUBLE PRECISION", .real), ("FLOAT", .real),
+            ("NUMERIC", .numeric), ("DECIMAL(10,5)", .numeric), ("CHARINT", .integer),
+        ]
+        for (type, affinity) in cases { XCTAssertEqual(ColumnAffinity(declaredType: type), affinity, type) }
+    }
+
+    func testIntegersInRealColumnsReadAsReals() {
+        XCTAssertEqual(ColumnAffinity.real.realizing(.integer(3)), .real(3.0))
+        XCTAssertEqual(ColumnAffinity.numeric.realizing(.integer(3)), .integer(3))
+        XCTAssertEqual(ColumnAffinity.real.realizing(.string("3")), .string("3"))
+    }
+}
