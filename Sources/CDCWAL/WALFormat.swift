@@ -13,4 +13,13 @@ public enum WALFormat {
     public static let magicBigEndian: UInt32 = 0x377F_0683
     /// The only WAL format version SQLite writes.
     public static let formatVersion: UInt32 = 3_007_000
+    /// The smallest page size in bytes (§1.3.2).
+    public static let minimumPageSize = 512
+    /// The largest page size in bytes (§1.3.2).
+    public static let maximumPageSize = 65536
+
+    /// Whether `size` is a valid page size in bytes: a power of two from 512 to 65536 (§1.3.2).
+    public static func isValidPageSize(_ size: Int) -> Bool {
+        size >= minimumPageSize && size <= maximumPageSize && size & (size - 1) == 0
+    }
 }
