@@ -20,9 +20,11 @@ public struct ArgumentScanner {
     }
 
     /// Consumes a Boolean flag.
-    public mutating func flag(_ name: String) -> Bool {
+    /// - Throws: ``UsageError`` when the flag is given twice.
+    public mutating func flag(_ name: String) throws -> Bool {
         guard let i = remaining.firstIndex(of: name) else { return false }
         remaining.remove(at: i)
+        if remaining.contains(name) { throw UsageError("\(command): \(name) given twice") }
         return true
     }
 
@@ -70,12 +72,13 @@ public struct ArgumentScanner {
         try value(name).map { $0.split(separator: ",", omittingEmptySubsequences: true).map(String.init) }
     }
 
-    /// Consumes a duration such as `250ms`, `5s`, `10m`, `2h`, `7d`; a bare number is seconds.
+    /// Consumes a duration such as `250ms`, `5s`, `10m`, `2h`, `7d`. The unit is required
+    /// (`0` alone is allowed): a bare `5` is ambiguous between seconds and milliseconds.
     /// - Returns: milliseconds.
     public mutating func duration(_ name: String) throws -> Int64? {
         guard let text = try value(name) else { return nil }
-        guard let ms = parseDurationMilliseconds(text) else {
-            throw UsageError("\(command): \(name) must be a duration like 500ms, 30s, 10m, 2h or 7d; got \(text)")
+        guard text == "0" || Int64(text) == nil, let ms = parseDurationMilliseconds(text) else {
+            throw UsageError("\(command): \(name) must be a duration with a unit, like 500ms, 30s, 10m, 2h or 7d; got \(text)")
         }
         return ms
     }

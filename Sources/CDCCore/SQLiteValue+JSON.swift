@@ -53,7 +53,7 @@ extension SQLiteValue {
             throw ValueDecodingError("booleans are not SQLite values; use 0 or 1")
         case .number(let token):
             if token.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) {
-                guard let d = Double(token) else { throw ValueDecodingError("real \(token) is out of range") }
+                guard let d = Double(token), d.isFinite else { throw ValueDecodingError("real \(token) is out of range (infinities are written {\"$real\":\"inf\"})") }
                 self = .real(d)
             } else {
                 guard let i = Int64(token) else { throw ValueDecodingError("integer \(token) does not fit in 64 bits") }

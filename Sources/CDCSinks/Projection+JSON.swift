@@ -43,6 +43,10 @@ extension Projection {
             switch k {
             case "as":
                 guard case .string(let s) = v, !s.isEmpty else { throw ProjectionError.invalid("tables.\(source).as must be a non-empty string") }
+                let lower = s.lowercased()
+                guard !lower.hasPrefix("sqlite_"), !lower.hasPrefix("_cdc_") else {
+                    throw ProjectionError.invalid("tables.\(source).as: \(s) is reserved (names starting with sqlite_ belong to SQLite, _cdc_ to the sink)")
+                }
                 rule.target = s
             case "columns":
                 guard case .array(let items) = v, !items.isEmpty else { throw ProjectionError.invalid("tables.\(source).columns must be a non-empty array") }
@@ -86,6 +90,15 @@ extension Projection {
             do { return try SQLiteValue(json: j) } catch let e as ValueDecodingError {
                 throw ProjectionError.invalid("\(path).value: \(e.reason)")
             }
+        }
+        let allowed: String?
+        switch op {
+        case .isNull, .isNotNull: allowed = nil
+        case .isIn: allowed = "values"
+        default: allowed = "value"
+        }
+        for extra in ["value", "values"] where extra != allowed && json[extra] != nil {
+            throw ProjectionError.invalid("\(path).\(extra) does not belong with op \(op.rawValue)\(allowed.map { " (it takes \"\($0)\")" } ?? " (it takes no operand)")")
         }
         switch op {
         case .isNull, .isNotNull:

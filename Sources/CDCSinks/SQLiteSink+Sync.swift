@@ -73,9 +73,16 @@ extension SQLiteSink {
     public func follow(_ log: EventLog, batchSize: Int = 1000, gapPolicy: GapPolicy = .fail, pollInterval: Duration = .milliseconds(5), until shouldStop: () -> Bool) throws {
         var position = try appliedLSN
         var isResynchronizing = false
+        var total = 0, lastProgress = Date()
+        logger.info("following \(log.path) from LSN \(position) (checking every \(pollInterval); SIGTERM or SIGINT stops)")
+        defer { logger.info("stopping after \(total) event(s); replica at LSN \(position)") }
         while !shouldStop() {
             let counter = try log.changeCounter()
-            _ = try drain(log, position: &position, isResynchronizing: &isResynchronizing, batchSize: batchSize, gapPolicy: gapPolicy, pollInterval: pollInterval, until: shouldStop)
+            total += try drain(log, position: &position, isResynchronizing: &isResynchronizing, batchSize: batchSize, gapPolicy: gapPolicy, pollInterval: pollInterval, until: shouldStop)
+            if Date().timeIntervalSince(lastProgress) >= 5 {
+                lastProgress = Date()
+                logger.info("\(total) event(s) applied so far; replica at LSN \(position)")
+            }
             while !shouldStop() {
                 Self.sleep(pollInterval)
                 if try log.changeCounter() != counter { break }

@@ -39,7 +39,7 @@ struct RunCommand {
         let db = try scanner.required("--db")
         let log = try scanner.required("--log")
         let service = try scanner.value("--service")
-        let once = scanner.flag("--once")
+        let once = try scanner.flag("--once")
         let batch = try scanner.integer("--batch-size", range: 1...1_000_000) ?? 5000
         let poll = try scanner.duration("--poll-interval") ?? 10
         let age = try scanner.duration("--retain-age") ?? RetentionPolicy.default.maximumAgeMilliseconds

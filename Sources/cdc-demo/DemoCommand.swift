@@ -90,7 +90,8 @@ struct DemoCommand {
         say("")
         say("──────────────────────────── cdc-demo summary ────────────────────────────")
         say("writer           \(written)")
-        say("events captured  \(stats.changes) row changes in \(stats.transactions) transactions, \(stats.snapshotRows) snapshot rows, last LSN \(stats.lastLSN)")
+        say("events captured  \(stats.changes) row changes in \(stats.transactions) event groups, \(stats.snapshotRows) snapshot rows, last LSN \(stats.lastLSN)")
+        say("                 (a group holds the whole source transactions one capture read found: docs/change-table-capture.md)")
         say(String(format: "capture rate     %.0f row-change events/s while the writer ran %.1f s; caught up %.2f s after it stopped",
                    Double(stats.changes) / max(writerSeconds, 0.001), writerSeconds, catchUpSeconds))
         say(lag.summary())

@@ -33,7 +33,7 @@ struct WriterCommand {
             if wait > 0 { usleep(useconds_t(wait * 1_000_000)) }
         }
         let c = writer.counts
-        print(#"{"transactions":\#(c.transactions),"row_changes":\#(c.rowChanges),"rolled_back":\#(c.rolledBack),"seconds":\#(Date().timeIntervalSince(start))}"#)
+        print(#"{"transactions":\#(c.transactions),"row_changes":\#(c.rowChanges),"rolled_back":\#(c.rolledBack),"seconds":\#(String(format: "%.1f", Date().timeIntervalSince(start)))}"#)
         return .success
     }
 }

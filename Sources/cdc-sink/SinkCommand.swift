@@ -55,11 +55,11 @@ struct SinkCommand {
         let log = try scanner.required("--log")
         let replica = try scanner.required("--replica")
         let projection = try scanner.value("--projection")
-        let follow = scanner.flag("--follow")
+        let follow = try scanner.flag("--follow")
         let batch = try scanner.integer("--batch-size", range: 1...1_000_000) ?? 1000
         let poll = try scanner.duration("--poll-interval") ?? 5
-        let resnapshot = scanner.flag("--resnapshot-on-gap")
-        let fromSnapshot = scanner.flag("--from-snapshot")
+        let resnapshot = try scanner.flag("--resnapshot-on-gap")
+        let fromSnapshot = try scanner.flag("--from-snapshot")
         try scanner.finish()
         guard poll >= 1, poll <= 60_000 else { throw UsageError("cdc-sink: --poll-interval must be between 1ms and 60s") }
         return SinkCommand(logPath: log, replicaPath: replica, projectionPath: projection, follow: follow,

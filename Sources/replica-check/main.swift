@@ -36,7 +36,7 @@ runCommand("replica-check") {
     let replicaPath = try arguments.required("--replica")
     let projectionPath = try arguments.value("--projection")
     let logPath = try arguments.value("--log")
-    let json = arguments.flag("--json")
+    let json = try arguments.flag("--json")
     let maximumKeys = try arguments.integer("--max-keys", range: 0...1000) ?? 5
     let sourceName = try arguments.value("--source-name")
     try arguments.finish()
