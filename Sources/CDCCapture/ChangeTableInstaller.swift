@@ -111,6 +111,7 @@ public struct ChangeTableInstaller {
             try meta.write(to: connection)
             var replaceRisks: [String: [String]] = [:]
             for name in requested {
+                if let schema = schemas[name] { warnAboutKeyQuirks(name, schema) }
                 let indexes = try uniqueIndexesBesidesPrimaryKey(of: name)
                 guard !indexes.isEmpty else { continue }
                 replaceRisks[name] = indexes
@@ -122,6 +123,25 @@ public struct ChangeTableInstaller {
                                  capturedTables: meta.orderedTables.map(\.name).sorted(),
                                  addedTables: added, removedTables: removed, rebuiltTables: rebuilt,
                                  changeTableWidth: meta.width, replaceConflictIndexes: replaceRisks)
+        }
+    }
+
+    /// Warns about primary keys whose SQLite quirks the capture cannot make exact: a rowid
+    /// table's PRIMARY KEY other than INTEGER PRIMARY KEY admits NULLs (many rows may then
+    /// share the key NULL), and a key column with a non-BINARY collation lets REPLACE remove
+    /// a row whose key bytes differ (for example 'a' for 'A' under NOCASE).
+    /// Source: https://www.sqlite.org/lang_createtable.html#the_primary_key
+    private func warnAboutKeyQuirks(_ name: String, _ schema: TableSchema) {
+        let keys = schema.keyColumnIndices.map { schema.columns[$0] }
+        guard !keys.isEmpty else { return }
+        let isRowIDAlias = keys.count == 1 && keys[0].declaredType.uppercased() == "INTEGER" && !schema.isWithoutRowID
+        if !schema.isWithoutRowID, !isRowIDAlias, keys.contains(where: { !$0.isNotNull }) {
+            logger.warning("table \(quoteIdentifier(name)): its PRIMARY KEY columns may hold NULL (SQLite allows it in rowid tables), and rows with a NULL key cannot be told apart in events; declare the key columns NOT NULL")
+        }
+        let collated = (try? connection.query("SELECT name, coll FROM pragma_index_xinfo((SELECT name FROM pragma_index_list(?) WHERE origin = 'pk')) WHERE key = 1 AND coll <> 'BINARY'", [.string(name)])) ?? []
+        if !collated.isEmpty {
+            let cols = collated.compactMap { $0.first?.stringValue }.map(quoteIdentifier).joined(separator: ", ")
+            logger.warning("table \(quoteIdentifier(name)): key column(s) \(cols) use a non-BINARY collation; a REPLACE that matches a row by collation removes it without a delete trigger unless the service sets PRAGMA recursive_triggers=ON")
         }
     }
 

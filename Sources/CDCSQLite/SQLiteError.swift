@@ -69,7 +69,7 @@ public struct SQLiteError: Error, Sendable, CustomStringConvertible {
         switch code.primary {
         case .busy, .locked: s += " (another connection holds the lock; retry, or raise the busy timeout)"
         case .readOnly: s += " (the file or its folder is read-only; the agent needs write access to its own tables)"
-        case .notADatabase: s += " (the file is not an SQLite database)"
+        case .notADatabase: s += " (check the path: it must name an SQLite database file)"
         case .cantOpen: s += " (check the path and its permissions)"
         case .corrupt: s += " (the database is corrupt; run PRAGMA integrity_check)"
         default: break

@@ -151,7 +151,13 @@ public final class EventLog {
     /// it on every later one.
     /// - Throws: ``EventLogError/sourceMismatch`` when the log belongs to another source.
     public func claim(for source: SourceInfo) throws {
-        let identity = "\(source.service) (\(source.database))"
+        // The path as a canonical absolute path: `st/src.db`, `./st/src.db` and the absolute
+        // path are one source.
+        var database = source.database
+        if !database.hasPrefix("file:") {
+            database = URL(fileURLWithPath: database).standardizedFileURL.resolvingSymlinksInPath().path
+        }
+        let identity = "\(source.service) (\(database))"
         try connection.transaction {
             if let existing = try connection.scalar("SELECT value FROM cdc_log_meta WHERE key = 'source'")?.stringValue {
                 guard existing == identity else { throw EventLogError.sourceMismatch(path: path, expected: identity, found: existing) }

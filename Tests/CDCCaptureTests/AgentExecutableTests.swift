@@ -30,8 +30,8 @@ final class AgentExecutableTests: XCTestCase {
         try assertBadInput(["run", "--db", tmp.path("missing.db"), "--log", tmp.path("e.db"), "--once"], mentions: "no such file")
         let junk = tmp.path("junk.db")
         try Data("this is not a database, just text that is long enough to fill a header".utf8).write(to: URL(fileURLWithPath: junk))
-        try assertBadInput(["install", "--db", junk], mentions: "not an SQLite database")
-        try assertBadInput(["run", "--db", junk, "--log", tmp.path("e.db"), "--once"], mentions: "not an SQLite database")
+        try assertBadInput(["install", "--db", junk], mentions: "not a database")
+        try assertBadInput(["run", "--db", junk, "--log", tmp.path("e.db"), "--once"], mentions: "not a database")
 
         let rollback = tmp.path("rollback.db")
         let c = try Connection(path: rollback, mode: .create)
