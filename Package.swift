@@ -12,6 +12,9 @@ let package = Package(
         .executable(name: "replica-check", targets: ["replica-check"]),
         .executable(name: "cdc-demo", targets: ["cdc-demo"]),
         .executable(name: "cdc-bench", targets: ["cdc-bench"]),
+        // Libraries a consuming service embeds: values and events, the event log, sinks.
+        .library(name: "CDCCore", targets: ["CDCCore"]),
+        .library(name: "CDCTransport", targets: ["CDCTransport"]),
         .library(name: "CDCSinks", targets: ["CDCSinks"]),
     ],
     targets: [
