@@ -51,11 +51,11 @@ let package = Package(
 
         .target(name: "CDCTestSupport", dependencies: ["CDCCore", "CDCSQLite"], path: "Tests/CDCTestSupport"),
         .testTarget(name: "CDCCoreTests", dependencies: ["CDCCore", "CDCTestSupport"]),
-        .testTarget(name: "CDCWALTests", dependencies: ["CDCWAL", "CDCSQLite", "CDCTestSupport"]),
+        .testTarget(name: "CDCWALTests", dependencies: ["CDCWAL", "CDCWorkload", "CDCSQLite", "CDCTestSupport"]),
         .testTarget(name: "CDCSQLiteTests", dependencies: ["CDCSQLite", "CDCTestSupport"]),
         .testTarget(name: "CDCCaptureTests", dependencies: ["CDCCapture", "CDCTransport", "CDCSQLite", "CDCTestSupport"]),
         .testTarget(name: "CDCTransportTests", dependencies: ["CDCTransport", "CDCSQLite", "CDCTestSupport"]),
-        .testTarget(name: "CDCSinksTests", dependencies: ["CDCSinks", "CDCTransport", "CDCSQLite", "CDCTestSupport"]),
+        .testTarget(name: "CDCSinksTests", dependencies: ["CDCSinks", "CDCWorkload", "CDCTransport", "CDCSQLite", "CDCTestSupport"]),
         .testTarget(name: "CDCReconcileTests", dependencies: ["CDCReconcile", "CDCSinks", "CDCTransport", "CDCSQLite", "CDCTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["CDCWorkload", "CDCCapture", "CDCTransport", "CDCSinks", "CDCReconcile", "CDCSQLite", "CDCTestSupport"]),
     ],

@@ -50,7 +50,9 @@ public final class Statement {
     /// - Throws: ``SQLiteError`` when the count does not match or binding fails.
     public func bind(_ values: [SQLiteValue]) throws {
         guard handle != nil else { throw SQLiteError(code: .misuse, message: "statement used after its connection closed", path: connection.path, sql: sql) }
-        reset()
+        // Every parameter is bound again below, so clearing the old bindings would be wasted
+        // work on the hot path (one call per row applied).
+        sqlite3_reset(handle)
         guard Int(sqlite3_bind_parameter_count(handle)) == values.count else {
             throw SQLiteError(code: .misuse, message: "statement takes \(sqlite3_bind_parameter_count(handle)) parameters, got \(values.count)", path: connection.path, sql: sql)
         }

@@ -56,6 +56,7 @@ public final class SQLiteSink {
         try Self.checkIsReplicaOrEmpty(connection)
         if try connection.journalMode() != "wal" { try connection.execute("PRAGMA journal_mode=WAL") }
         try connection.execute("PRAGMA synchronous=NORMAL")
+        try connection.execute("PRAGMA cache_size=-32768")
         metadata = try ReplicaMetadata(connection: connection, replicaPath: replicaPath)
     }
 

@@ -1,3 +1,4 @@
+import CDCWorkload
 import CDCCore
 import CDCSQLite
 import CDCSinks
@@ -57,7 +58,7 @@ final class IdempotenceTests: XCTestCase {
 
     func testShuffledDuplicatedAndReversedBatchesConverge() throws {
         let reference = try finalState([Self.history], name: "ref.db")
-        var generator = SplitMix(seed: 42)
+        var generator = SplitMix64(seed: 42)
         for round in 0..<8 {
             var events = Self.history + Self.history.prefix(round + 2)
             events.shuffle(using: &generator)
@@ -88,18 +89,5 @@ final class IdempotenceTests: XCTestCase {
         XCTAssertEqual(try ReplicaReader(path: path).rows("items"), [Fixture.item(5, "a")])
         try sink.apply([Fixture.insert(1, Fixture.items, Fixture.item(1, "a"))])
         XCTAssertEqual(try ReplicaReader(path: path).rows("items"), [Fixture.item(5, "a")], "the old key's tombstone blocks the replayed insert")
-    }
-}
-
-/// A small deterministic generator, so shuffled tests repeat exactly.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
