@@ -409,7 +409,10 @@ public final class EventDecoder {
         let nameBytes = isKey ? entry.keyNameBytes : entry.columnNameBytes
         let count = isKey ? entry.keyCount : entry.schema.columns.count
         var values = [SQLiteValue](repeating: .null, count: count)
-        var filled = [Bool](repeating: false, count: count)
+        // Which members were seen: a bit mask for the usual table of at most 64 columns.
+        var filledMask: UInt64 = 0
+        var filledOverflow = count > 64 ? [Bool](repeating: false, count: count) : []
+        func isFilled(_ i: Int) -> Bool { i < 64 ? filledMask & (1 << UInt64(i)) != 0 : filledOverflow[i] }
         var filledCount = 0
         var first = true
         let kind = isKey ? "key" : "column"
@@ -424,18 +427,18 @@ public final class EventDecoder {
             } else {
                 throw c.fail("\(field).\(String(decoding: r.tokenBytes(token), as: UTF8.self))", "not a \(kind) of the schema (expected exactly: \(expected().joined(separator: ", ")))")
             }
-            guard !filled[i] else { throw c.fail("\(field).\(expected()[i])", "duplicate member") }
+            guard !isFilled(i) else { throw c.fail("\(field).\(expected()[i])", "duplicate member") }
             do {
                 values[i] = try readValue(&r)
             } catch let e as ValueDecodingError {
                 throw c.fail("\(field).\(expected()[i])", e.reason)
             }
-            filled[i] = true
+            if i < 64 { filledMask |= 1 << UInt64(i) } else { filledOverflow[i] = true }
             filledCount += 1
         }
         guard filledCount == count else {
             let names = expected()
-            let missing = names.indices.first { !filled[$0] }.map { names[$0] } ?? ""
+            let missing = names.indices.first { !isFilled($0) }.map { names[$0] } ?? ""
             throw c.fail("\(field).\(missing)", "missing (an image has exactly the schema's \(kind) names)")
         }
         return values
@@ -467,10 +470,10 @@ public final class EventDecoder {
             guard try r.nextMember(first: &first) == nil else { throw ValueDecodingError("a tagged value must be an object with one string member") }
             switch tag {
             case Array("$blob".utf8):
-                guard let bytes = Base64.decode(String(decoding: payload, as: UTF8.self)) else { throw ValueDecodingError("$blob is not valid base64") }
+                guard let bytes = Base64.decode(utf8: payload) else { throw ValueDecodingError("$blob is not valid base64") }
                 return .blob(bytes)
             case Array("$text".utf8):
-                guard let bytes = Base64.decode(String(decoding: payload, as: UTF8.self)) else { throw ValueDecodingError("$text is not valid base64") }
+                guard let bytes = Base64.decode(utf8: payload) else { throw ValueDecodingError("$text is not valid base64") }
                 return .text(bytes)
             case Array("$real".utf8):
                 switch String(decoding: payload, as: UTF8.self) {
