@@ -9,7 +9,7 @@ struct RunCommand {
     static let help = """
         usage: cdc-agent run --db PATH --log EVENTS.db [--service NAME] [--once]
                              [--batch-size N] [--poll-interval 10ms]
-                             [--retain-age 7d] [--retain-size SIZE]
+                             [--retain-age 7d] [--retain-size SIZE] [--busy-timeout 5s]
 
         Captures the changes the triggers recorded (run `cdc-agent install` first; the source
         must be in WAL mode) into the event log. The first run, and any run after a
@@ -20,6 +20,8 @@ struct RunCommand {
           --poll-interval D   how often the daemon checks for commits (default 10ms)
           --retain-age D      remove events older than D from the log (default 7d; 0 keeps all)
           --retain-size SIZE  keep at most SIZE of events (e.g. 500MB; default no limit)
+          --busy-timeout D    how long to wait for the service's write lock before a busy
+                              error (default 5s; the daemon then retries with back-off)
         A sink whose offset falls behind what retention removed stops with a clear error, or
         with --resnapshot-on-gap asks this agent for a new snapshot epoch.
         Without --once it runs until SIGTERM or SIGINT, finishes the batch in hand and exits 0.
@@ -32,6 +34,7 @@ struct RunCommand {
     var batchSize: Int
     var pollIntervalMilliseconds: Int
     var retention: RetentionPolicy
+    var busyTimeoutMilliseconds: Int32
 
     static func parse(_ arguments: [String]) throws -> RunCommand? {
         var scanner = ArgumentScanner(command: "cdc-agent run", arguments: arguments)
@@ -44,12 +47,14 @@ struct RunCommand {
         let poll = try scanner.duration("--poll-interval") ?? 10
         let age = try scanner.duration("--retain-age") ?? RetentionPolicy.default.maximumAgeMilliseconds
         let size = try scanner.size("--retain-size")
+        let busy = try scanner.duration("--busy-timeout") ?? 5000
         try scanner.finish()
+        guard busy <= 3_600_000 else { throw UsageError("cdc-agent run: --busy-timeout must be at most 1h") }
         if let size, size < 4096 { throw UsageError("cdc-agent run: --retain-size must be at least 4KB") }
         let retention = RetentionPolicy(maximumAgeMilliseconds: age == 0 ? nil : age, maximumBytes: size)
         guard poll >= 1, poll <= 60_000 else { throw UsageError("cdc-agent run: --poll-interval must be between 1ms and 60s") }
         if let service, service.isEmpty { throw UsageError("cdc-agent run: --service must not be empty") }
-        return RunCommand(databasePath: db, logPath: log, service: service, once: once, batchSize: Int(batch), pollIntervalMilliseconds: Int(poll), retention: retention)
+        return RunCommand(databasePath: db, logPath: log, service: service, once: once, batchSize: Int(batch), pollIntervalMilliseconds: Int(poll), retention: retention, busyTimeoutMilliseconds: Int32(busy))
     }
 
     func run() throws -> ExitCode {
@@ -59,7 +64,8 @@ struct RunCommand {
         }
         try ChangeTableCapture.preflight(sourcePath: databasePath)
         let log = try EventLog(path: logPath, create: true)
-        let capture = try ChangeTableCapture(sourcePath: databasePath, log: log, service: service, logger: logger, batchSize: batchSize)
+        let capture = try ChangeTableCapture(sourcePath: databasePath, log: log, service: service, logger: logger, batchSize: batchSize,
+                                             busyTimeoutMilliseconds: busyTimeoutMilliseconds)
         if once {
             let n = try capture.captureAvailable()
             let removed = try log.apply(retention)

@@ -68,6 +68,10 @@ final class AgentExecutableTests: XCTestCase {
         defer { try? c.execute("ROLLBACK") }
         // The busy timeout is 5 s; the error must still be one line with exit 2.
         try assertBadInput(["uninstall", "--db", path], mentions: "lock")
+        // run waits only as long as --busy-timeout says, then fails the same way.
+        let started = Date()
+        try assertBadInput(["run", "--db", path, "--log", tmp.path("e.db"), "--once", "--busy-timeout", "200ms"], mentions: "lock")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 4, "--busy-timeout 200ms waited the default 5 s")
     }
 
     func testInstallRunOnceAndUninstall() throws {
