@@ -1,3 +1,4 @@
+import CDCTestSupport
 import CDCCapture
 import CDCCore
 import CDCSQLite
@@ -109,27 +110,11 @@ func sourceContents(_ c: Connection, table: String) throws -> [[SQLiteValue]: [S
     return out
 }
 
-/// Runs a process and returns its exit code, standard output and standard error.
-func runProcess(_ executable: String, _ arguments: [String], stdin: String? = nil) throws -> (code: Int32, out: String, err: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: executable)
-    p.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    if let stdin {
-        let input = Pipe()
-        p.standardInput = input
-        try p.run()
-        input.fileHandleForWriting.write(Data(stdin.utf8))
-        try input.fileHandleForWriting.close()
-    } else {
-        try p.run()
-    }
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+/// Runs a process (through CDCTestSupport's ``runProgram``, which drains both pipes and
+/// enforces a deadline) and returns its exit code, standard output and standard error.
+func runProcess(_ executable: String, _ arguments: [String]) throws -> (code: Int32, out: String, err: String) {
+    let r = try runProgram(executable, arguments)
+    return (r.status, r.standardOutput, r.standardError)
 }
 
 /// The folder with the built executables: the test bundle's folder (on Linux the bundle
