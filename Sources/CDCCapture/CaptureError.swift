@@ -18,6 +18,9 @@ public enum CaptureError: Error, Sendable, CustomStringConvertible, Equatable {
     case schemaUnstable(path: String, attempts: Int)
     /// Another agent holds the source's agent lock: two agents would split the changes.
     case anotherAgentRunning(path: String, lockPath: String, pid: Int32?)
+    /// The log lacks events its own agent state says it holds (deleted by hand, or a damaged
+    /// file): appending would reuse LSNs.
+    case logBehindState(path: String, lastLSN: LSN, stateLSN: LSN)
     /// The database given as the source is an event log or a replica.
     case notASource(path: String, reason: String)
     /// The agent lock file cannot be created or locked.
@@ -41,6 +44,8 @@ public enum CaptureError: Error, Sendable, CustomStringConvertible, Equatable {
             return "\(path): the schema changed on each of \(attempts) attempts to read a batch; retry when migrations are done"
         case .anotherAgentRunning(let path, let lockPath, let pid):
             return "\(path): another cdc-agent\(pid.map { " (pid \($0))" } ?? "") is already capturing this database (it holds \(lockPath)); run one agent per source database, or stop the other first"
+        case .logBehindState(let path, let last, let covered):
+            return "\(path): the log ends at LSN \(last) but its agent state covers LSN \(covered): events were removed by hand or the file is damaged; appending would reuse LSNs, so restore the log or start a new one (a new log continues the source's LSNs)"
         case .notASource(let path, let reason):
             return "\(path): not a service database: \(reason); give the service's own database with --db"
         case .lockUnavailable(let lockPath, let reason):

@@ -37,7 +37,8 @@ extension ChangeTableCapture {
         let epochTables = tables.map(\.name)
         logger.info("\(sourcePath): snapshot epoch (\(request.reason)) of \(epochTables.count) table(s) starting")
         var appended = 0
-        var lsn = try log.lastLSN().rawValue + 1
+        let startedAt = try log.lastLSN()
+        var lsn = startedAt.rawValue + 1
         var buffer: [Event] = []
         var stopped = false
         func flush(state: [String: SQLiteValue] = [:]) throws {
@@ -52,11 +53,13 @@ extension ChangeTableCapture {
             if buffer.count >= batchSize { try flush() }
             buffer.append(event)
         }
+        var boundaryFingerprint: Int64 = 0
         let boundary: Int64 = try withConsistentRead {
             // Every change row up to the highest assigned seq is reflected in what this read
             // sees; after a restore that is below the old consumed position, and the stream
             // must continue from it, not from the lost future.
             let h = try assignedChangeSequence()
+            boundaryFingerprint = try fingerprintOfChangeRow(h)
             let now = EventLog.nowMilliseconds()
             if request.tableIDs != nil {
                 // Changes of the other tables up to H must come first: the new position H
@@ -98,7 +101,7 @@ extension ChangeTableCapture {
         let epochLSN = buffer.first(where: { if case .snapshotStart = $0.body { return true } else { return false } })?.lsn
         openGroup = nil
         snapshottedTableIDs.formUnion(ids)
-        try flush(state: stateForLog(changeSeq: boundary))
+        try flush(state: stateForLog(changeSeq: boundary, appending: buffer.count, lastRowFingerprint: boundaryFingerprint, startedAt: startedAt))
         consumedSeq = boundary
         try deleteConsumedRows()
         if !request.requestIDs.isEmpty {

@@ -20,6 +20,23 @@ struct ChangeRow {
     var after: [SQLiteValue]
 }
 
+extension ChangeRow {
+    /// A stable 63-bit fingerprint of the row (FNV-1a over its values' JSON forms): the log
+    /// keeps the one of the last row a batch consumed, so a restart can tell that row from
+    /// another row that got the same `seq` in a source restored from a backup.
+    var fingerprint: Int64 {
+        var w = JSONWriter()
+        w.beginArray()
+        for v in [.integer(seq), .integer(tableID), .integer(generation), .integer(operation.rawValue), .integer(timestampMilliseconds), oldRowID, rowID] + before + after {
+            v.write(to: &w)
+        }
+        w.endArray()
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for b in w.bytes { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        return Int64(bitPattern: hash >> 1)
+    }
+}
+
 /// A row change before it gets an LSN and its place in a group.
 struct PendingChange {
     var table: TableSchema
@@ -57,7 +74,7 @@ extension ChangeTableCapture {
         // open and continues in the next batch. Otherwise the read ended at a transaction
         // boundary (snapshot isolation), so the group closes here.
         if !more { closeGroup(in: &events) }
-        try log.append(events, state: stateForLog(changeSeq: lastSeq))
+        try log.append(events, state: stateForLog(changeSeq: lastSeq, appending: events.count, lastRowFingerprint: rows.last?.fingerprint ?? 0))
         consumedSeq = lastSeq
         try deleteConsumedRows()
         return (events.count, more)
@@ -87,6 +104,11 @@ extension ChangeTableCapture {
             return "change rows \(consumedSeq + 1)...\(assigned) are missing (did another agent consume them into another log?)"
         }
         return nil
+    }
+
+    /// The fingerprint of the change row `seq`, or 0 when there is none.
+    func fingerprintOfChangeRow(_ seq: Int64) throws -> Int64 {
+        try readChangeRows(after: seq - 1, through: seq, limit: 1).first?.fingerprint ?? 0
     }
 
     /// Reads change rows with `seq > after` (and `<= through`), in `seq` order.

@@ -233,7 +233,22 @@ public final class ChangeTableCapture {
     func start() throws {
         try refreshSchemaIfChanged(force: true)
         let state = try log.agentState()
-        if state["install_id"]?.stringValue == meta.installID, case .integer(let seq)? = state["change_seq"] {
+        let logLSN = try log.lastLSN()
+        if case .integer(let covered)? = state["state_lsn"], covered > logLSN.rawValue {
+            throw CaptureError.logBehindState(path: log.path, lastLSN: logLSN, stateLSN: LSN(covered))
+        }
+        var sourceMatchesLog = true
+        if state["install_id"]?.stringValue == meta.installID,
+           case .integer(let sourceLSN)? = try connection.scalar("SELECT value FROM \(ChangeTableLayout.metaTable) WHERE key = 'last_lsn'"),
+           case .integer(let stateLSN)? = state["state_lsn"], case .integer(let batchStart)? = state["batch_start_lsn"],
+           try !sourcePositionMatches(sourceLSN: sourceLSN, stateLSN: stateLSN, batchStart: batchStart, state: state) {
+            // The source records the log position of its last consumed-row delete: the end of
+            // the last batch, or (after a crash between append and delete) its start. Anything
+            // else is a source from another time: restored from a backup.
+            logger.warning("\(sourcePath): the source's capture position (LSN \(sourceLSN)) does not match this log's (LSN \(batchStart) or \(stateLSN)): another agent captured it into another log, or the database was restored from a backup; continuity is lost, running a resync snapshot epoch")
+            sourceMatchesLog = false
+        }
+        if sourceMatchesLog, state["install_id"]?.stringValue == meta.installID, case .integer(let seq)? = state["change_seq"] {
             consumedSeq = seq
             if case .integer(let id)? = state["txn_id"], id > 0, case .integer(let index)? = state["txn_index"] {
                 openGroup = OpenGroup(id: id, nextIndex: Int(index))
@@ -252,6 +267,9 @@ public final class ChangeTableCapture {
                 logger.info("\(sourcePath): table(s) \(names.joined(separator: ", ")) were added to the capture while the agent was stopped; running a snapshot epoch of them")
                 pendingSnapshot = PendingSnapshot(tableIDs: unsnapshotted, reason: "initial")
             }
+        } else if !sourceMatchesLog {
+            snapshottedTableIDs = []
+            pendingSnapshot = PendingSnapshot(tableIDs: nil, reason: "resync")
         } else {
             let isNewLog = try log.lastLSN() == .zero
             if isNewLog, case .integer(let last)? = try connection.scalar("SELECT value FROM \(ChangeTableLayout.metaTable) WHERE key = 'last_lsn'"), last > 0 {
@@ -269,11 +287,27 @@ public final class ChangeTableCapture {
         isStarted = true
     }
 
-    /// Deletes change rows whose events are durable and records the log's last LSN in
-    /// `_cdc_meta` (`last_lsn`), in one short write transaction on the agent's own tables. A
-    /// new log continues LSNs after `last_lsn` (see ``start()``).
+    /// Whether the source's recorded log position fits the log's state: the end of the last
+    /// batch (its consumed rows were deleted), or its start with the batch's last change row
+    /// still in place, unchanged (the agent stopped between append and delete). A source
+    /// restored from a backup taken one batch earlier also sits at that start, but its row
+    /// with that `seq`, if any, is another row: the fingerprint tells them apart.
+    func sourcePositionMatches(sourceLSN: Int64, stateLSN: Int64, batchStart: Int64, state: [String: SQLiteValue]) throws -> Bool {
+        if sourceLSN == stateLSN { return true }
+        guard sourceLSN == batchStart else { return false }
+        guard case .integer(let seq)? = state["change_seq"], case .integer(let expected)? = state["change_seq_fingerprint"] else { return true }
+        return try fingerprintOfChangeRow(seq) == expected
+    }
+
+    /// Deletes change rows whose events are durable and records the log position they cover
+    /// in `_cdc_meta` (`last_lsn`), in one short write transaction on the agent's own tables.
+    /// A new log continues LSNs after `last_lsn`, and a restart compares it with the log's
+    /// state to notice a source restored from a backup (see ``start()``).
     func deleteConsumedRows() throws {
-        let lastLSN = try log.lastLSN()
+        // The position the log's agent state covers (not the log's end, which may hold a
+        // partial epoch written without state): the restart check compares the two.
+        var lastLSN = try log.lastLSN()
+        if case .integer(let covered)? = try log.agentState()["state_lsn"] { lastLSN = LSN(covered) }
         try connection.transaction(.immediate) {
             try connection.execute("DELETE FROM \(ChangeTableLayout.changeTable) WHERE seq <= ?", [.integer(consumedSeq)])
             try connection.execute("INSERT OR REPLACE INTO \(ChangeTableLayout.metaTable)(key, value) VALUES ('last_lsn', ?)", [.integer(lastLSN.rawValue)])
@@ -281,8 +315,16 @@ public final class ChangeTableCapture {
     }
 
     /// The agent state stored with a batch: the consumed sequence and the open group.
-    func stateForLog(changeSeq: Int64) -> [String: SQLiteValue] {
-        [
+    /// - Parameter count: the events appended with this state; their LSNs continue the log.
+    /// - Parameter startedAt: the log's last LSN before the first append of the work this
+    ///   state covers (a snapshot epoch appends in several batches); `nil` for the current end.
+    func stateForLog(changeSeq: Int64, appending count: Int, lastRowFingerprint: Int64, startedAt: LSN? = nil) throws -> [String: SQLiteValue] {
+        let end = try log.lastLSN().rawValue + Int64(count)
+        let batchStart = startedAt?.rawValue ?? (end - Int64(count))
+        return [
+            "batch_start_lsn": .integer(batchStart),
+            "change_seq_fingerprint": .integer(lastRowFingerprint),
+            "state_lsn": .integer(end),
             "install_id": .string(meta.installID),
             "change_seq": .integer(changeSeq),
             "txn_id": .integer(openGroup?.id ?? 0),

@@ -17,8 +17,13 @@ extension SQLiteSink {
     /// ``GapPolicy`` handles). A replica that is *ahead* of where the new log starts cannot
     /// tell which of its rows are current, and the sink stops.
     ///
-    /// - Throws: ``SinkError/logReplaced`` in that last case.
+    /// - Throws: ``SinkError/sourceMismatch`` for another source's log,
+    ///   ``SinkError/logReplaced`` in that last case.
     public func checkLogIdentity(_ log: EventLog) throws {
+        // Another source's log first: its LSNs mean nothing for this replica, whatever they are.
+        if let expected = metadata.source, let found = try log.sourceService(), expected != found {
+            throw SinkError.sourceMismatch(replica: replicaPath, expected: expected, found: found)
+        }
         try connection.execute(Self.metaTableSQL)
         let current = try log.logID()
         let stored = try connection.scalar("SELECT value FROM _cdc_sink_meta WHERE key = 'log_id'")?.stringValue

@@ -71,9 +71,9 @@ public final class SQLiteSink {
         if try connection.tableExists("cdc_log_meta") {
             throw SinkError.notAReplica(replica: connection.path, reason: "it is an event log (give it as --log)")
         }
-        let tables = try connection.query("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name LIMIT 3").compactMap { $0.first?.stringValue }
-        guard tables.isEmpty else {
-            throw SinkError.notAReplica(replica: connection.path, reason: "it already holds tables (\(tables.joined(separator: ", "))) and no sink offset")
+        let objects = try connection.query("SELECT name FROM sqlite_schema WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name LIMIT 3").compactMap { $0.first?.stringValue }
+        guard objects.isEmpty else {
+            throw SinkError.notAReplica(replica: connection.path, reason: "it already holds tables or views (\(objects.joined(separator: ", "))) and no sink offset")
         }
     }
 

@@ -162,9 +162,14 @@ public final class EventLog {
             if let existing = try connection.scalar("SELECT value FROM cdc_log_meta WHERE key = 'source'")?.stringValue {
                 guard existing == identity else { throw EventLogError.sourceMismatch(path: path, expected: identity, found: existing) }
             } else {
-                try connection.execute("INSERT INTO cdc_log_meta VALUES ('source', ?)", [.string(identity)])
+                try connection.execute("INSERT INTO cdc_log_meta VALUES ('source', ?), ('source_service', ?)", [.string(identity), .string(source.service)])
             }
         }
+    }
+
+    /// The service name of the source this log belongs to, once an agent claimed it.
+    public func sourceService() throws -> String? {
+        try connection.scalar("SELECT value FROM cdc_log_meta WHERE key = 'source_service'")?.stringValue
     }
 
     // MARK: - Writing

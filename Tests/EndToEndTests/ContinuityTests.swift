@@ -82,7 +82,7 @@ final class ContinuityTests: XCTestCase {
         try tool("cdc-agent", ["run", "--db", db, "--log", dir.path("stray.db"), "--once"])
         try write("INSERT INTO a VALUES (31, 'next')")
         let run = try tool("cdc-agent", ["run", "--db", db, "--log", log, "--once"])
-        XCTAssertTrue(run.standardError.contains("missing"), run.standardError)
+        XCTAssertTrue(run.standardError.contains("another agent") && run.standardError.contains("resync"), run.standardError)
         try tool("cdc-sink", ["--log", log, "--replica", replica])
         try tool("replica-check", ["--source", db, "--replica", replica, "--log", log])
     }
@@ -130,5 +130,58 @@ final class ContinuityTests: XCTestCase {
         try write("CREATE TABLE empty_one(id INTEGER PRIMARY KEY, v)")
         try tool("cdc-agent", ["install", "--db", db])
         try captureApplyCheck()
+    }
+
+    /// A restore followed by as many writes as were captured since the backup brings the
+    /// change table's sequence back to the consumed position: only the source's recorded
+    /// log position tells the two histories apart.
+    func testARestoreHiddenByLaterWritesIsStillDetected() throws {
+        try tool("cdc-agent", ["install", "--db", db])
+        try write("INSERT INTO a VALUES (3, 'a3')")
+        try tool("cdc-agent", ["run", "--db", db, "--log", log, "--once"])
+        let backup = dir.path("backup.db")
+        try write("VACUUM INTO '\(backup)'")
+        try write("INSERT INTO a VALUES (4, 'w'); UPDATE a SET v = 'X' WHERE id = 1; DELETE FROM a WHERE id = 2")
+        try captureApplyCheck()
+        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: db + suffix) }
+        try FileManager.default.removeItem(atPath: db)
+        try FileManager.default.copyItem(atPath: backup, toPath: db)
+        try write("PRAGMA journal_mode=WAL")
+        for id in 10...14 { try write("INSERT INTO a VALUES (\(id), 'after restore')") }
+        let run = try tool("cdc-agent", ["run", "--db", db, "--log", log, "--once"])
+        XCTAssertTrue(run.standardError.contains("resync"), run.standardError)
+        try tool("cdc-sink", ["--log", log, "--replica", replica])
+        try tool("replica-check", ["--source", db, "--replica", replica, "--log", log])
+    }
+
+    /// Events removed from the end of the log by hand would make the agent reuse their LSNs;
+    /// it refuses instead.
+    func testALogMissingItsNewestEventsIsRefused() throws {
+        try tool("cdc-agent", ["install", "--db", db])
+        try captureApplyCheck()
+        try write("INSERT INTO a VALUES (5, 'x')")
+        try tool("cdc-agent", ["run", "--db", db, "--log", log, "--once"])
+        try write("DELETE FROM cdc_events WHERE lsn = (SELECT max(lsn) FROM cdc_events)", to: log)
+        let refused = try tool("cdc-agent", ["run", "--db", db, "--log", log, "--once"], expect: 2)
+        XCTAssertTrue(refused.standardError.contains("reuse LSNs"), refused.standardError)
+    }
+
+    /// A symlink to the source is the same source: the second agent is refused.
+    func testASymlinkedPathDoesNotGetPastTheAgentLock() throws {
+        try tool("cdc-agent", ["install", "--db", db])
+        let link = dir.path("link.db")
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: db)
+        let agent = Process()
+        agent.executableURL = URL(fileURLWithPath: Products.executable("cdc-agent"))
+        agent.arguments = ["run", "--db", db, "--log", log]
+        agent.standardError = FileHandle.nullDevice
+        try agent.run()
+        defer { if agent.isRunning { agent.terminate(); agent.waitUntilExit() } }
+        // Wait until the daemon holds the lock (its log exists once it has started).
+        let deadline = Date().addingTimeInterval(20)
+        while !FileManager.default.fileExists(atPath: log), Date() < deadline { usleep(10_000) }
+        usleep(200_000)
+        let second = try tool("cdc-agent", ["run", "--db", link, "--log", dir.path("other.db"), "--once"], expect: 2)
+        XCTAssertTrue(second.standardError.contains("another cdc-agent"), second.standardError)
     }
 }
