@@ -39,6 +39,9 @@ struct BenchCommand {
         }
         repeats = Int(try scanner.integer("--repeat", range: 1...100) ?? 3)
         try scanner.finish()
+        // A transaction cannot hold more rows than the workload has.
+        let rowCount = rows
+        perTransactionShapes = Array(Set(perTransactionShapes.map { min($0, rowCount) })).sorted()
     }
 
     func run() throws -> ExitCode {
