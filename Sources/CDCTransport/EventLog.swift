@@ -85,8 +85,19 @@ public final class EventLog {
         try c.close()
         guard !inPlace else { return }
         defer { unlink(target) }
-        if link(target, path) != 0, errno != EEXIST {
-            throw SQLiteError(code: .cantOpen, message: String(cString: strerror(errno)), path: path)
+        if link(target, path) != 0 {
+            switch errno {
+            case EEXIST:
+                break  // another agent created the log meanwhile: open that one
+            case EPERM, ENOTSUP, EXDEV:
+                // A file system without hard links: rename, which replaces only a log created
+                // in the same instant (the other agent then fails on the agent lock anyway).
+                if !FileManager.default.fileExists(atPath: path), rename(target, path) != 0 {
+                    throw SQLiteError(code: .cantOpen, message: String(cString: strerror(errno)), path: path)
+                }
+            default:
+                throw SQLiteError(code: .cantOpen, message: String(cString: strerror(errno)), path: path)
+            }
         }
     }
 
