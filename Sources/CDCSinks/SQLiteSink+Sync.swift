@@ -53,7 +53,9 @@ extension SQLiteSink {
     public func sync(from log: EventLog, batchSize: Int = 1000, gapPolicy: GapPolicy = .fail, pollInterval: Duration = .milliseconds(5), until shouldStop: () -> Bool = { false }) throws -> Int {
         var position = try appliedLSN
         var isResynchronizing = false
-        return try drain(log, position: &position, isResynchronizing: &isResynchronizing, batchSize: batchSize, gapPolicy: gapPolicy, pollInterval: pollInterval, until: shouldStop)
+        let reader = try ReadAheadReader(log: log)
+        defer { reader.close() }
+        return try drain(log, reader: reader, position: &position, isResynchronizing: &isResynchronizing, batchSize: batchSize, gapPolicy: gapPolicy, pollInterval: pollInterval, until: shouldStop)
     }
 
     /// Applies events as they arrive until `shouldStop` returns `true`.
@@ -74,11 +76,13 @@ extension SQLiteSink {
         var position = try appliedLSN
         var isResynchronizing = false
         var total = 0, lastProgress = Date()
+        let reader = try ReadAheadReader(log: log)
+        defer { reader.close() }
         logger.info("following \(log.path) from LSN \(position) (checking every \(pollInterval); SIGTERM or SIGINT stops)")
         defer { logger.info("stopping after \(total) event(s); replica at LSN \(position)") }
         while !shouldStop() {
             let counter = try log.changeCounter()
-            total += try drain(log, position: &position, isResynchronizing: &isResynchronizing, batchSize: batchSize, gapPolicy: gapPolicy, pollInterval: pollInterval, until: shouldStop)
+            total += try drain(log, reader: reader, position: &position, isResynchronizing: &isResynchronizing, batchSize: batchSize, gapPolicy: gapPolicy, pollInterval: pollInterval, until: shouldStop)
             if Date().timeIntervalSince(lastProgress) >= 5 {
                 lastProgress = Date()
                 logger.info("\(total) event(s) applied so far; replica at LSN \(position)")
@@ -90,10 +94,8 @@ extension SQLiteSink {
         }
     }
 
-    private func drain(_ log: EventLog, position: inout LSN, isResynchronizing: inout Bool, batchSize: Int, gapPolicy: GapPolicy, pollInterval: Duration, until shouldStop: () -> Bool) throws -> Int {
+    private func drain(_ log: EventLog, reader: ReadAheadReader, position: inout LSN, isResynchronizing: inout Bool, batchSize: Int, gapPolicy: GapPolicy, pollInterval: Duration, until shouldStop: () -> Bool) throws -> Int {
         var total = 0
-        let reader = ReadAheadReader(log: log)
-        defer { reader.reset() }
         while !shouldStop() {
             let events: [Event]
             do {
