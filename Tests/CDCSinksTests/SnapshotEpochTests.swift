@@ -9,6 +9,31 @@ final class SnapshotEpochTests: XCTestCase {
     override func setUpWithError() throws { folder = try TemporaryFolder() }
     override func tearDown() { folder = nil }
 
+    /// More rows than one page of the epoch-end scan (10,000 keys): stale rows on every page
+    /// are removed and the rows the epoch contained are kept.
+    func testEpochEndPagesThroughLargeTables() throws {
+        let path = folder.path("large.db")
+        let sink = try SQLiteSink(replicaPath: path)
+        let items = Fixture.items
+        let n: Int64 = 25_000
+        var lsn: Int64 = 0
+        var history: [Event] = []
+        for id in 1...n { lsn += 1; history.append(Fixture.insert(lsn, items, Fixture.item(id, "old"))) }
+        for chunk in stride(from: 0, to: history.count, by: 5_000) { try sink.apply(Array(history[chunk..<min(chunk + 5_000, history.count)])) }
+        lsn += 1
+        let epoch = lsn
+        var epochEvents = [Fixture.epochStart(epoch, tables: ["items"])]
+        // The epoch contains every id not divisible by 3.
+        for id in 1...n where id % 3 != 0 { lsn += 1; epochEvents.append(Fixture.snapshot(lsn, items, Fixture.item(id, "kept"))) }
+        lsn += 1
+        epochEvents.append(Fixture.epochEnd(lsn, epoch: epoch, tables: ["items"]))
+        let summary = try sink.apply(epochEvents)
+        XCTAssertEqual(summary.rowsRemovedByEpochs, Int(n / 3))
+        let reader = try ReplicaReader(path: path)
+        XCTAssertEqual(try reader.count("SELECT count(*) FROM items"), n - n / 3)
+        XCTAssertEqual(try reader.count("SELECT count(*) FROM items WHERE id % 3 = 0"), 0)
+    }
+
     func testStaleRowsAreRemovedAndNewerChangesKept() throws {
         let path = folder.path("read.db")
         let sink = try SQLiteSink(replicaPath: path)
