@@ -279,9 +279,15 @@ public final class ChangeTableCapture {
                 try log.continueLSNs(after: LSN(last))
                 logger.warning("\(sourcePath): new event log for a source captured before up to LSN \(last); continuing LSNs after it with an initial snapshot epoch")
             }
-            pendingSnapshot = PendingSnapshot(tableIDs: nil, reason: isNewLog ? "initial" : "resync")
-            if !isNewLog {
-                logger.warning("\(sourcePath): the log's capture position belongs to another install (or none); running a resync snapshot epoch")
+            // No agent state at all, but events: the first epoch was interrupted before its
+            // end (state is written with its last batch). It runs again, still "initial"; the
+            // unfinished one has no end marker, so sinks only upsert its rows.
+            let interruptedFirstEpoch = !isNewLog && state["install_id"] == nil
+            pendingSnapshot = PendingSnapshot(tableIDs: nil, reason: isNewLog || interruptedFirstEpoch ? "initial" : "resync")
+            if interruptedFirstEpoch {
+                logger.info("\(sourcePath): the first snapshot epoch was interrupted; running it again")
+            } else if !isNewLog {
+                logger.warning("\(sourcePath): the log's capture position belongs to another install; running a resync snapshot epoch")
             }
         }
         isStarted = true
