@@ -25,7 +25,10 @@ struct JSONPullReader {
 
     func error(_ reason: String) -> JSONSyntaxError { JSONSyntaxError(offset: position, reason: reason) }
 
+    @inline(__always)
     mutating func skipWhitespace() {
+        // Lines the agent writes have no whitespace: one comparison settles the usual case.
+        if position < bytes.count, bytes[position] > 0x20 { return }
         while position < bytes.count {
             switch bytes[position] {
             case 0x20, 0x09, 0x0A, 0x0D: position += 1
@@ -35,6 +38,7 @@ struct JSONPullReader {
     }
 
     /// The next non-whitespace byte, not consumed; `nil` at the end.
+    @inline(__always)
     mutating func peek() -> UInt8? {
         skipWhitespace()
         return position < bytes.count ? bytes[position] : nil
@@ -79,12 +83,20 @@ struct JSONPullReader {
     mutating func readStringToken() throws -> Token {
         try expect(UInt8(ascii: "\""), "a string")
         let start = position
-        while position < bytes.count {
-            let c = bytes[position]
-            if c == UInt8(ascii: "\"") { position += 1; return .range(start..<(position - 1)) }
-            if c == UInt8(ascii: "\\") { break }
-            if c < 0x20 { throw error("unescaped control character in a string") }
-            position += 1
+        // The common string has no escape: find its end with a tight unchecked scan.
+        let end: Int? = bytes.withUnsafeBufferPointer { buf in
+            var i = start
+            while i < buf.count {
+                let c = buf[i]
+                if c == UInt8(ascii: "\"") { return i }
+                if c == UInt8(ascii: "\\") || c < 0x20 { return nil }
+                i += 1
+            }
+            return nil
+        }
+        if let end {
+            position = end + 1
+            return .range(start..<end)
         }
         position = start - 1
         return .decoded(try readString())
@@ -124,7 +136,7 @@ struct JSONPullReader {
     /// Whether a token's bytes equal `other`.
     func token(_ t: Token, equals other: [UInt8]) -> Bool {
         switch t {
-        case .range(let r): return r.count == other.count && bytes[r].elementsEqual(other)
+        case .range(let r): return bytesEqual(bytes, r, other)
         case .decoded(let d): return d == other
         }
     }
