@@ -7,7 +7,7 @@ public final class EventDecoder {
     /// At most this many distinct schemas are cached; the cache is emptied when full.
     public static let schemaCacheLimit = 1024
 
-    private struct SchemaEntry {
+    struct SchemaEntry {
         var bytes: [UInt8]
         var schema: TableSchema
         var columnIndex: [[UInt8]: Int]
@@ -25,7 +25,7 @@ public final class EventDecoder {
 
     public init() {}
 
-    private enum Field: Int, CaseIterable {
+    enum Field: Int, CaseIterable {
         case v, lsn, type, source, tsMilliseconds, txn, table, op, schema, key, before, after, version, epoch, reason, tables
         var name: String {
             switch self {
@@ -71,7 +71,7 @@ public final class EventDecoder {
     }
 
     /// The source of the last event, reused while events repeat it byte for byte.
-    private var lastSource: (bytes: [UInt8], info: SourceInfo)?
+    var lastSource: (bytes: [UInt8], info: SourceInfo)?
     /// The last table name, reused while events repeat it.
     private var lastTableName: (bytes: [UInt8], name: String)?
 
@@ -91,7 +91,7 @@ public final class EventDecoder {
         }
     }
 
-    private struct DecodingContext {
+    struct DecodingContext {
         var line: Int?
         var field: String?
         func fail(_ field: String, _ reason: String) -> EventDecodingError {
@@ -100,7 +100,7 @@ public final class EventDecoder {
     }
 
     /// An image read as met (`value`), or its range kept until the schema is known.
-    private enum ImageSlot {
+    enum ImageSlot {
         case absent
         case deferred(Range<Int>)
         case value([SQLiteValue]?)
@@ -246,117 +246,6 @@ public final class EventDecoder {
         let name = String(decoding: bytes, as: UTF8.self)
         lastTableName = (bytes, name)
         return name
-    }
-
-    // MARK: - Fields
-
-    private func readInteger(_ r: inout JSONPullReader, _ field: String, _ c: DecodingContext) throws -> Int64 {
-        guard let b = r.peek(), b == UInt8(ascii: "-") || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) else {
-            _ = try r.skipValue()
-            throw c.fail(field, "must be a 64-bit integer")
-        }
-        let (range, isInteger) = try r.readNumber()
-        guard isInteger, let v = r.int64(range) else { throw c.fail(field, "must be a 64-bit integer") }
-        return v
-    }
-
-    private func readStringToken(_ r: inout JSONPullReader, _ field: String, _ c: DecodingContext) throws -> JSONPullReader.Token {
-        guard r.peek() == UInt8(ascii: "\"") else {
-            _ = try r.skipValue()
-            throw c.fail(field, "must be a string")
-        }
-        return try r.readStringToken()
-    }
-
-    private func readString(_ r: inout JSONPullReader, _ field: String, _ c: DecodingContext) throws -> String {
-        guard r.peek() == UInt8(ascii: "\"") else {
-            _ = try r.skipValue()
-            throw c.fail(field, "must be a string")
-        }
-        return String(decoding: try r.readString(), as: UTF8.self)
-    }
-
-    private func readBool(_ r: inout JSONPullReader, _ field: String, _ c: DecodingContext) throws -> Bool {
-        guard case .bool(let b) = (r.peek() == UInt8(ascii: "t") || r.peek() == UInt8(ascii: "f")) ? try r.readLiteral() : .null else {
-            _ = try r.skipValue()
-            throw c.fail(field, "must be true or false")
-        }
-        return b
-    }
-
-    private func objectReader(_ base: JSONPullReader, at range: Range<Int>, field: String, _ c: DecodingContext) throws -> JSONPullReader {
-        var r = base
-        r.position = range.lowerBound
-        guard r.peek() == UInt8(ascii: "{") else { throw c.fail(field, "must be an object") }
-        r.position += 1
-        return r
-    }
-
-    private func decodeSource(_ base: JSONPullReader, at range: Range<Int>, _ c: DecodingContext) throws -> SourceInfo {
-        if let last = lastSource, base.bytes(in: range, equal: last.bytes) { return last.info }
-        let info = try decodeSourceObject(base, at: range, c)
-        lastSource = (Array(base.bytes[range]), info)
-        return info
-    }
-
-    private func decodeSourceObject(_ base: JSONPullReader, at range: Range<Int>, _ c: DecodingContext) throws -> SourceInfo {
-        var r = try objectReader(base, at: range, field: "source", c)
-        var service: String?, db: String?, mode: String?
-        var first = true
-        while let name = try r.nextMemberToken(first: &first) {
-            if r.token(name, equals: "service") {
-                guard service == nil else { throw c.fail("source.service", "duplicate member") }
-                service = try readString(&r, "source.service", c)
-            } else if r.token(name, equals: "db") {
-                guard db == nil else { throw c.fail("source.db", "duplicate member") }
-                db = try readString(&r, "source.db", c)
-            } else if r.token(name, equals: "mode") {
-                guard mode == nil else { throw c.fail("source.mode", "duplicate member") }
-                mode = try readString(&r, "source.mode", c)
-            } else {
-                _ = try r.skipValue()
-            }
-        }
-        guard let service else { throw c.fail("source.service", "missing") }
-        guard let db else { throw c.fail("source.db", "missing") }
-        guard let mode else { throw c.fail("source.mode", "missing") }
-        guard let captureMode = CaptureMode(rawValue: mode) else { throw c.fail("source.mode", "unknown capture mode \"\(mode)\"") }
-        return SourceInfo(service: service, database: db, mode: captureMode)
-    }
-
-    private func decodeTransaction(_ base: JSONPullReader, at range: Range<Int>, _ c: DecodingContext) throws -> TransactionInfo {
-        var r = try objectReader(base, at: range, field: "txn", c)
-        var id: Int64?, index: Int64?, last: Bool?
-        var first = true
-        while let name = try r.nextMemberToken(first: &first) {
-            if r.token(name, equals: "id") {
-                guard id == nil else { throw c.fail("txn.id", "duplicate member") }
-                id = try readInteger(&r, "txn.id", c)
-            } else if r.token(name, equals: "index") {
-                guard index == nil else { throw c.fail("txn.index", "duplicate member") }
-                index = try readInteger(&r, "txn.index", c)
-            } else if r.token(name, equals: "last") {
-                guard last == nil else { throw c.fail("txn.last", "duplicate member") }
-                last = try readBool(&r, "txn.last", c)
-            } else {
-                _ = try r.skipValue()
-            }
-        }
-        guard let id else { throw c.fail("txn.id", "missing") }
-        guard let index, index >= 0, index <= Int64(Int32.max) else { throw c.fail("txn.index", index == nil ? "missing" : "out of range") }
-        guard let last else { throw c.fail("txn.last", "missing") }
-        return TransactionInfo(id: id, index: Int(index), isLast: last)
-    }
-
-    private func decodeStringArray(_ base: JSONPullReader, at range: Range<Int>, field: String, _ c: DecodingContext) throws -> [String] {
-        var r = base
-        r.position = range.lowerBound
-        guard r.peek() == UInt8(ascii: "[") else { throw c.fail(field, "must be an array of strings") }
-        r.position += 1
-        var out: [String] = []
-        var first = true
-        while try r.nextElement(first: &first) { out.append(try readString(&r, field, c)) }
-        return out
     }
 
     // MARK: - Schemas and images
