@@ -214,7 +214,12 @@ public final class SQLiteSink {
         return table
     }
 
-    static func isReserved(_ name: String) -> Bool { name.lowercased().hasPrefix("_cdc_") }
+    /// Names a read-model table can never have: `sqlite_` belongs to SQLite (no source can hold
+    /// such a table, so an event naming one is corrupt), `_cdc_` to the sink's metadata.
+    static func isReserved(_ name: String) -> Bool {
+        let lower = name.lowercased()
+        return lower.hasPrefix("_cdc_") || lower.hasPrefix("sqlite_")
+    }
 }
 
 /// What one ``SQLiteSink/apply(_:)`` did.

@@ -41,7 +41,7 @@ public enum SinkError: Error, Sendable, Equatable, CustomStringConvertible {
         case .noAddressableKey(let t):
             return "table \(t) has no primary key and its columns shadow every rowid alias (rowid, _rowid_, oid); the sink cannot address its rows"
         case .reservedTableName(let t):
-            return "the projection maps a table to \(t); names starting with _cdc_ are reserved for the sink's metadata"
+            return "a read-model table would be named \(t), which is reserved (sqlite_ belongs to SQLite, _cdc_ to the sink's metadata); rename it in the projection, or, when no projection maps it, the event log is corrupt"
         case .snapshotEpochPruned(let epoch):
             return "the snapshot epoch starting at LSN \(epoch) was removed by retention before the sink read it; raise the log's retention or run the sink more often"
         case .logReplaced(let replica, let log, let applied, let startsAfter):
