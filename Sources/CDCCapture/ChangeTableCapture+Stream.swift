@@ -118,7 +118,7 @@ extension ChangeTableCapture {
         if let cached = changeRowStatement, cached.width == width {
             statement = cached.statement
         } else {
-            var columns = ["seq", "tbl", "gen", "op", "ts_ms", "rk_old", "rk"]
+            var columns = ["seq", "tbl", "gen", "op", "ts_jd", "rk_old", "rk"]
             columns += (0..<width).map(ChangeTableLayout.beforeColumn)
             columns += (0..<width).map(ChangeTableLayout.afterColumn)
             statement = try connection.prepare("""
@@ -136,9 +136,10 @@ extension ChangeTableCapture {
             }
             guard case .integer(let tbl) = statement.value(at: 1), case .integer(let gen) = statement.value(at: 2),
                   case .integer(let opCode) = statement.value(at: 3), let op = ChangeTableLayout.OperationCode(rawValue: opCode),
-                  case .integer(let ts) = statement.value(at: 4) else {
-                throw CaptureError.malformedChangeRow(path: sourcePath, seq: seq, reason: "tbl, gen, op or ts_ms is not as the triggers write it")
+                  case .real(let julianDay) = statement.value(at: 4) else {
+                throw CaptureError.malformedChangeRow(path: sourcePath, seq: seq, reason: "tbl, gen, op or ts_jd is not as the triggers write it")
             }
+            let ts = ChangeTableLayout.millisecondsSince1970(julianDay: julianDay)
             let base = 7
             rows.append(ChangeRow(
                 seq: seq, tableID: tbl, generation: gen, operation: op, timestampMilliseconds: ts,

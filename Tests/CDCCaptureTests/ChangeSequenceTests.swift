@@ -36,3 +36,18 @@ final class ChangeSequenceTests: XCTestCase {
         XCTAssertEqual(try db.scalar("SELECT seq FROM sqlite_sequence WHERE name = '_cdc_changes'"), .integer(3))
     }
 }
+
+/// The triggers store `julianday()`; the agent turns it into UTC milliseconds.
+final class TriggerTimestampTests: XCTestCase {
+    func testJulianDaysBecomeUTCMilliseconds() throws {
+        // 1970-01-01T00:00:00Z is Julian day 2440587.5 (https://www.sqlite.org/lang_datefunc.html).
+        let dir = try TemporaryDirectory(prefix: "jd")
+        let db = try Connection(path: dir.path("j.db"), mode: .create)
+        let row = try db.query("SELECT julianday('1970-01-01 00:00:00'), julianday('2026-12-01 12:34:56.789'), julianday()")[0]
+        guard case .real(let epoch) = row[0], case .real(let later) = row[1], case .real(let now) = row[2] else { return XCTFail("\(row)") }
+        XCTAssertEqual(ChangeTableLayout.millisecondsSince1970(julianDay: epoch), 0)
+        XCTAssertEqual(ChangeTableLayout.millisecondsSince1970(julianDay: later), 1_796_128_496_789)
+        let wall = Int64(Date().timeIntervalSince1970 * 1000)
+        XCTAssertLessThan(abs(ChangeTableLayout.millisecondsSince1970(julianDay: now) - wall), 5_000)
+    }
+}
