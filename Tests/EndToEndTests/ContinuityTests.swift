@@ -171,12 +171,8 @@ final class ContinuityTests: XCTestCase {
         try tool("cdc-agent", ["install", "--db", db])
         let link = dir.path("link.db")
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: db)
-        let agent = Process()
-        agent.executableURL = URL(fileURLWithPath: Products.executable("cdc-agent"))
-        agent.arguments = ["run", "--db", db, "--log", log]
-        agent.standardError = FileHandle.nullDevice
-        try agent.run()
-        defer { if agent.isRunning { agent.terminate(); agent.waitUntilExit() } }
+        let agent = try Daemon("cdc-agent", ["run", "--db", db, "--log", log])
+        defer { agent.stop() }
         // Wait until the daemon holds the lock (its log exists once it has started).
         let deadline = Date().addingTimeInterval(20)
         while !FileManager.default.fileExists(atPath: log), Date() < deadline { usleep(10_000) }

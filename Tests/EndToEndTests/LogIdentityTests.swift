@@ -87,16 +87,11 @@ final class LogIdentityTests: XCTestCase {
 
     /// With the agent running, a new replica starts from a fresh epoch and is consistent.
     private func assertRebuiltFromSnapshot(_ replica: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let agent = Process()
-        agent.executableURL = URL(fileURLWithPath: Products.executable("cdc-agent"))
-        agent.arguments = ["run", "--db", db, "--log", log]
-        agent.standardError = FileHandle.nullDevice
-        try agent.run()
-        defer { if agent.isRunning { agent.terminate(); agent.waitUntilExit() } }
+        let agent = try Daemon("cdc-agent", ["run", "--db", db, "--log", log])
+        defer { agent.stop() }
         let rebuilt = try tool("cdc-sink", ["--log", log, "--replica", replica, "--from-snapshot"])
         XCTAssertEqual(rebuilt.status, 0, rebuilt.standardError, file: file, line: line)
-        agent.terminate()
-        agent.waitUntilExit()
+        agent.stop()
         try assertConsistent(replica, file: file, line: line)
     }
 }

@@ -28,19 +28,12 @@ final class RetentionGapTests: XCTestCase {
         XCTAssertEqual(failed.standardError.split(separator: "\n").count, 1, failed.standardError)
 
         // With the agent running, the sink asks for and receives a new snapshot epoch.
-        let agent = Process()
-        agent.executableURL = URL(fileURLWithPath: Products.executable("cdc-agent"))
-        agent.arguments = ["run", "--db", db, "--log", log, "--retain-age", "0"]
-        agent.standardError = FileHandle.nullDevice
-        try agent.run()
-        defer { if agent.isRunning { agent.terminate(); agent.waitUntilExit() } }
+        let agent = try Daemon("cdc-agent", ["run", "--db", db, "--log", log, "--retain-age", "0"])
         try source.execute("UPDATE items SET body = 'changed while the sink was away' WHERE id = 1")
 
         let resynced = try runProgram(Products.executable("cdc-sink"), ["--log", log, "--replica", replica, "--resnapshot-on-gap"], timeoutSeconds: 60)
         XCTAssertEqual(resynced.status, 0, resynced.standardError)
-        agent.terminate()
-        agent.waitUntilExit()
-        XCTAssertEqual(agent.terminationStatus, 0)
+        XCTAssertEqual(agent.stop(), 0, "the agent stops cleanly on SIGTERM")
 
         let check = try runProgram(Products.executable("replica-check"), ["--source", db, "--replica", replica, "--log", log])
         XCTAssertEqual(check.status, 0, check.standardOutput + check.standardError)
