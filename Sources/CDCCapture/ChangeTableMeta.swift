@@ -78,7 +78,7 @@ struct ChangeTableMeta: Hashable, Sendable {
     /// Replaces the meta table's rows with this value (inside the caller's write transaction),
     /// keeping `last_lsn`, which the capture loop maintains on its own.
     func write(to connection: Connection) throws {
-        try connection.execute("DELETE FROM \(ChangeTableLayout.metaTable) WHERE key <> 'last_lsn'")
+        try connection.execute("DELETE FROM \(ChangeTableLayout.metaTable) WHERE key NOT IN ('last_lsn', 'consumed_seq')")
         let insert = try connection.prepare("INSERT INTO \(ChangeTableLayout.metaTable)(key, value) VALUES (?, ?)")
         try insert.run([.string("format"), .integer(ChangeTableLayout.formatVersion)])
         try insert.run([.string("install_id"), .string(installID)])

@@ -124,13 +124,21 @@ public struct ReplicaChecker: Sendable {
         return rules
     }
 
-    /// Rows waiting in the change table, or `nil` without one.
-    static func pendingChangeCount(_ source: Connection) throws -> Int64? {
+    /// Change rows waiting in the source's change table, or `nil` when the source has none.
+    ///
+    /// The agent keeps the highest consumed row (it keeps `seq` growing) and records the
+    /// consumed position in `_cdc_meta` under `consumed_seq` (docs/change-table-capture.md);
+    /// rows above it are pending.
+    /// - Throws: ``SQLiteError``.
+    public static func pendingChangeCount(_ source: Connection) throws -> Int64? {
         guard try source.tableExists("_cdc_changes") else {
             _ = try source.scalar("SELECT count(*) FROM sqlite_schema") // starts the snapshot
             return nil
         }
-        guard case .integer(let n)? = try source.scalar("SELECT count(*) FROM _cdc_changes") else { return 0 }
+        var consumed: Int64 = 0
+        if try source.tableExists("_cdc_meta"),
+           case .integer(let v)? = try source.scalar("SELECT value FROM _cdc_meta WHERE key = 'consumed_seq'") { consumed = v }
+        guard case .integer(let n)? = try source.scalar("SELECT count(*) FROM _cdc_changes WHERE seq > ?", [.integer(consumed)]) else { return 0 }
         return n
     }
 

@@ -7,8 +7,8 @@ struct UninstallCommand {
     static let help = """
         usage: cdc-agent uninstall --db PATH
 
-        Removes the triggers, _cdc_changes, _cdc_meta and the sqlite_sequence row of
-        _cdc_changes, in one transaction. Running it again is harmless.
+        Removes the triggers, _cdc_changes and _cdc_meta, in one transaction, leaving
+        the schema as it was before install. Running it again is harmless.
         """
 
     var databasePath: String

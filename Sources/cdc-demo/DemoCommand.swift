@@ -1,5 +1,6 @@
 import CDCCommandLine
 import CDCCore
+import CDCReconcile
 import CDCSQLite
 import CDCWorkload
 import Foundation
@@ -124,8 +125,8 @@ struct DemoCommand {
         while Date() < deadline {
             lag.sample()
             let source = try Connection(path: shop, mode: .readOnly)
-            let pending = (try? source.scalar("SELECT count(*) FROM _cdc_changes")) ?? nil
-            if pending == .integer(0), let applied = lag.appliedLSN(), let last = try EventStats.lastLSN(logPath: log), applied >= last {
+            let pending = (try? ReplicaChecker.pendingChangeCount(source)) ?? nil
+            if pending == 0, let applied = lag.appliedLSN(), let last = try EventStats.lastLSN(logPath: log), applied >= last {
                 return true
             }
             usleep(10_000)

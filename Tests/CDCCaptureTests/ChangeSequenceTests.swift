@@ -1,13 +1,15 @@
 import CDCCapture
 import CDCCore
 import CDCSQLite
+import CDCTransport
 import CDCTestSupport
 import XCTest
 
-/// The continuity check relies on AUTOINCREMENT giving committed change rows consecutive
-/// `seq`s: a failed statement inside a committed transaction, and a rolled-back transaction,
-/// give their numbers back (SQLite rolls `sqlite_sequence` back with them).
-/// Source: https://www.sqlite.org/autoinc.html
+/// The continuity check relies on committed change rows having consecutive `seq`s: `seq` is
+/// a rowid alias, so SQLite assigns the largest rowid + 1; a failed statement inside a
+/// committed transaction, and a rolled-back transaction, leave no row behind; and the agent
+/// never deletes the highest consumed row, so the numbers go on after it instead of
+/// restarting at 1 in an emptied table. Source: https://www.sqlite.org/autoinc.html
 final class ChangeSequenceTests: XCTestCase {
     func testCommittedChangeRowsHaveConsecutiveSequenceNumbers() throws {
         let dir = try TemporaryDirectory(prefix: "seq")
@@ -33,7 +35,32 @@ final class ChangeSequenceTests: XCTestCase {
             return nil
         }
         XCTAssertEqual(seqs, [1, 2, 3])
-        XCTAssertEqual(try db.scalar("SELECT seq FROM sqlite_sequence WHERE name = '_cdc_changes'"), .integer(3))
+        XCTAssertFalse(try db.tableExists("sqlite_sequence"), "no AUTOINCREMENT: the service's writes never touch sqlite_sequence")
+    }
+
+    func testSequenceContinuesAfterTheAgentConsumesEverything() throws {
+        let dir = try TemporaryDirectory(prefix: "seq")
+        let db = try Connection(path: dir.path("s.db"), mode: .create)
+        try db.execute("PRAGMA journal_mode=WAL")
+        try db.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, v)")
+        try ChangeTableInstaller(connection: db, logger: .silent).install(tables: nil)
+        try db.execute("INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c')")
+
+        let log = try EventLog(path: dir.path("events.db"), create: true)
+        let capture = try ChangeTableCapture(sourcePath: db.path, log: log, service: "s", logger: .silent)
+        _ = try capture.captureAvailable()
+        // Everything is consumed; only the highest row stays, as the sequence's high-water mark.
+        XCTAssertEqual(try db.query("SELECT seq FROM _cdc_changes"), [[.integer(3)]])
+
+        try db.execute("INSERT INTO t VALUES (4, 'd')")
+        XCTAssertEqual(try db.scalar("SELECT max(seq) FROM _cdc_changes"), .integer(4))
+        let before = try log.lastLSN()
+        _ = try capture.captureAvailable()
+        let events = try log.read(after: before, limit: 100)
+        XCTAssertEqual(events.count, 1)
+        guard case .change(let change)? = events.first?.body else { return XCTFail("\(events)") }
+        XCTAssertEqual(change.after?.last, .string("d"), "the new row continues the stream: no resync epoch")
+        XCTAssertEqual(try db.query("SELECT seq FROM _cdc_changes"), [[.integer(4)]])
     }
 }
 

@@ -70,7 +70,7 @@ final class TriggerFixtureTests: XCTestCase {
         for a in actual {
             XCTAssertEqual(try Event(jsonLine: a.jsonLine()), a)
         }
-        XCTAssertEqual(try writer.scalar("SELECT count(*) FROM _cdc_changes"), .integer(0), "\(name): consumed rows deleted")
+        XCTAssertEqual(try writer.scalar("SELECT count(*) FROM _cdc_changes WHERE seq < (SELECT max(seq) FROM _cdc_changes)"), .integer(0), "\(name): consumed rows deleted but the highest")
         try capture.close()
         try log.close()
         try writer.close()
