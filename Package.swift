@@ -31,7 +31,7 @@ let package = Package(
         // Layer 4: WAL and file-format decoding: pure byte parsing, no libsqlite3 (issue 3).
         .target(name: "CDCWAL", dependencies: ["CDCCore"]),
         // Layer 5: capture (change tables + snapshots; WAL capture comes with issue 3).
-        .target(name: "CDCCapture", dependencies: ["CDCCore", "CDCSQLite", "CDCTransport"]),
+        .target(name: "CDCCapture", dependencies: ["CDCCore", "CDCSQLite", "CDCWAL", "CDCTransport"]),
         // Layer 6: transports (embedded event log).
         .target(name: "CDCTransport", dependencies: ["CDCCore", "CDCSQLite"]),
         // Layer 7: sinks and projections.
@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "CDCCoreTests", dependencies: ["CDCCore", "CDCTestSupport"]),
         .testTarget(name: "CDCWALTests", dependencies: ["CDCWAL", "CDCWorkload", "CDCSQLite", "CDCTestSupport"]),
         .testTarget(name: "CDCSQLiteTests", dependencies: ["CDCSQLite", "CDCTestSupport"]),
-        .testTarget(name: "CDCCaptureTests", dependencies: ["CDCCapture", "CDCTransport", "CDCSQLite", "CDCTestSupport"]),
+        .testTarget(name: "CDCCaptureTests", dependencies: ["CDCCapture", "CDCWAL", "CDCTransport", "CDCSQLite", "CDCTestSupport"]),
         .testTarget(name: "CDCTransportTests", dependencies: ["CDCTransport", "CDCSQLite", "CDCTestSupport"]),
         .testTarget(name: "CDCSinksTests", dependencies: ["CDCSinks", "CDCWorkload", "CDCTransport", "CDCSQLite", "CDCTestSupport"]),
         .testTarget(name: "CDCReconcileTests", dependencies: ["CDCReconcile", "CDCSinks", "CDCTransport", "CDCSQLite", "CDCTestSupport"]),

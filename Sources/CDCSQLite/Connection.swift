@@ -143,6 +143,13 @@ public final class Connection {
     /// The rowid of the last successful insert on this connection.
     public var lastInsertRowID: Int64 { (try? withHandle { sqlite3_last_insert_rowid($0) }) ?? 0 }
 
+    /// Sets how long a statement waits for a lock held by another connection before it
+    /// fails with `SQLITE_BUSY`; 0 fails at once. Source: https://www.sqlite.org/c3ref/busy_timeout.html
+    /// - Throws: ``SQLiteError`` when the connection is closed.
+    public func setBusyTimeout(milliseconds: Int32) throws {
+        try withHandle { _ = sqlite3_busy_timeout($0, milliseconds) }
+    }
+
     /// Whether the connection is outside any explicit transaction (autocommit mode).
     public var isAutocommit: Bool { (try? withHandle { sqlite3_get_autocommit($0) != 0 }) ?? true }
 

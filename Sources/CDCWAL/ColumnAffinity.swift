@@ -11,7 +11,7 @@ import CDCCore
 ///
 /// Source: SQLite, "Datatypes In SQLite" §3.1 Determination Of Column Affinity and the note on
 /// REAL storage in §3 (https://www.sqlite.org/datatype3.html).
-public enum ColumnAffinity: Sendable, Equatable {
+public enum ColumnAffinity: Hashable, Sendable {
     /// Declared type contains "INT".
     case integer
     /// Contains "CHAR", "CLOB" or "TEXT".

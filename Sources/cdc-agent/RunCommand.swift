@@ -4,16 +4,20 @@ import CDCCore
 import CDCTransport
 import Foundation
 
-/// `cdc-agent run --db PATH --log EVENTS.db [--service NAME] [--once] [--batch-size N] [--poll-interval 10ms]`.
+/// `cdc-agent run --db PATH --log EVENTS.db [--mode wal|triggers] [--service NAME] [--once] …`.
 struct RunCommand {
     static let help = """
-        usage: cdc-agent run --db PATH --log EVENTS.db [--service NAME] [--once]
-                             [--batch-size N] [--poll-interval 10ms]
+        usage: cdc-agent run --db PATH --log EVENTS.db [--mode wal|triggers] [--service NAME]
+                             [--once] [--batch-size N] [--poll-interval 10ms]
                              [--retain-age 7d] [--retain-size SIZE] [--busy-timeout 5s]
 
-        Captures the changes the triggers recorded (run `cdc-agent install` first; the source
-        must be in WAL mode) into the event log. The first run, and any run after a
-        reinstall, emits a snapshot epoch of every captured table first.
+        Captures every committed row change of the source (which must be in WAL mode) into
+        the event log. The first run, and any run after a loss of continuity, emits a
+        snapshot epoch of every captured table first.
+          --mode wal          decode the source's -wal file: no triggers, no change to the
+                              service (the default unless the triggers are installed)
+          --mode triggers     read the change table the triggers fill (`cdc-agent install`
+                              first; the default when they are installed)
           --service NAME      service name in events (default: the file name without extension)
           --once              capture everything committed so far, then exit
           --batch-size N      change rows per batch (default 5000)
@@ -29,6 +33,7 @@ struct RunCommand {
 
     var databasePath: String
     var logPath: String
+    var mode: CaptureMode?
     var service: String?
     var once: Bool
     var batchSize: Int
@@ -41,6 +46,7 @@ struct RunCommand {
         if scanner.wantsHelp() { print(help); return nil }
         let db = try scanner.required("--db")
         let log = try scanner.required("--log")
+        let modeText = try scanner.value("--mode")
         let service = try scanner.value("--service")
         let once = try scanner.flag("--once")
         let batch = try scanner.integer("--batch-size", range: 1...1_000_000) ?? 5000
@@ -54,7 +60,12 @@ struct RunCommand {
         let retention = RetentionPolicy(maximumAgeMilliseconds: age == 0 ? nil : age, maximumBytes: size)
         guard poll >= 1, poll <= 60_000 else { throw UsageError("cdc-agent run: --poll-interval must be between 1ms and 60s") }
         if let service, service.isEmpty { throw UsageError("cdc-agent run: --service must not be empty") }
-        return RunCommand(databasePath: db, logPath: log, service: service, once: once, batchSize: Int(batch), pollIntervalMilliseconds: Int(poll), retention: retention, busyTimeoutMilliseconds: Int32(busy))
+        var mode: CaptureMode?
+        if let modeText {
+            guard let m = CaptureMode(rawValue: modeText) else { throw UsageError("cdc-agent run: --mode must be wal or triggers, not \(modeText)") }
+            mode = m
+        }
+        return RunCommand(databasePath: db, logPath: log, mode: mode, service: service, once: once, batchSize: Int(batch), pollIntervalMilliseconds: Int(poll), retention: retention, busyTimeoutMilliseconds: Int32(busy))
     }
 
     func run() throws -> ExitCode {
@@ -62,18 +73,31 @@ struct RunCommand {
         guard databasePath.hasPrefix("file:") || FileManager.default.fileExists(atPath: databasePath) else {
             throw UsageError("\(databasePath): no such file; give the path of the service's SQLite database")
         }
-        try ChangeTableCapture.preflight(sourcePath: databasePath)
-        let log = try EventLog(path: logPath, create: true)
-        let capture = try ChangeTableCapture(sourcePath: databasePath, log: log, service: service, logger: logger, batchSize: batchSize,
+        let mode = try self.mode ?? (ChangeTableCapture.isInstalled(sourcePath: databasePath) ? .triggers : .wal)
+        let capture: any AgentCapture
+        let log: EventLog
+        switch mode {
+        case .triggers:
+            try ChangeTableCapture.preflight(sourcePath: databasePath)
+            log = try EventLog(path: logPath, create: true)
+            capture = try ChangeTableCapture(sourcePath: databasePath, log: log, service: service, logger: logger, batchSize: batchSize,
                                              busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+        case .wal:
+            try WALCapture.preflight(sourcePath: databasePath)
+            log = try EventLog(path: logPath, create: true)
+            var options = WALCapture.Options()
+            options.batchSize = batchSize
+            options.busyTimeoutMilliseconds = busyTimeoutMilliseconds
+            capture = try WALCapture(sourcePath: databasePath, log: log, service: service, logger: logger, options: options)
+        }
         if once {
             let n = try capture.captureAvailable()
             let removed = try log.apply(retention)
             if removed > 0 { logger.info("\(logPath): retention removed \(removed) event(s)") }
-            logger.info("\(databasePath): captured \(n) event(s) into \(logPath); change seq \(capture.consumedChangeSequence)")
+            logger.info("\(databasePath): captured \(n) event(s) into \(logPath) (\(mode.rawValue) mode)")
         } else {
             StopSignal.install()
-            logger.info("\(databasePath): capturing into \(logPath) (polling every \(pollIntervalMilliseconds) ms; SIGTERM or SIGINT stops)")
+            logger.info("\(databasePath): capturing (\(mode.rawValue) mode) into \(logPath) (polling every \(pollIntervalMilliseconds) ms; SIGTERM or SIGINT stops)")
             try capture.run(until: { StopSignal.isRaised }, pollIntervalMilliseconds: pollIntervalMilliseconds, retention: retention)
         }
         try capture.close()

@@ -98,7 +98,7 @@ final class ContinuityTests: XCTestCase {
 
     func testRefusalsChangeNothing() throws {
         // Not installed yet: the agent refuses before it creates a log.
-        let notInstalled = try tool("cdc-agent", ["run", "--db", db, "--log", log, "--once"], expect: 2)
+        let notInstalled = try tool("cdc-agent", ["run", "--db", db, "--log", log, "--mode", "triggers", "--once"], expect: 2)
         XCTAssertTrue(notInstalled.standardError.contains("cdc-agent install"), notInstalled.standardError)
         XCTAssertFalse(FileManager.default.fileExists(atPath: log), "a refused run leaves no event log behind")
 

@@ -113,6 +113,15 @@ public final class ChangeTableCapture {
         guard try c.tableExists(ChangeTableLayout.metaTable) else { throw CaptureError.notInstalled(path: sourcePath) }
     }
 
+    /// Whether change-table capture is installed in `sourcePath` (its `_cdc_meta` exists);
+    /// the agent's default mode is WAL capture unless it is.
+    /// - Throws: ``SQLiteError`` when the file cannot be opened as a database.
+    public static func isInstalled(sourcePath: String) throws -> Bool {
+        let c = try Connection(path: sourcePath, mode: .readOnly)
+        defer { try? c.close() }
+        return try c.tableExists(ChangeTableLayout.metaTable)
+    }
+
     /// Refuses an event log or a replica given as the service's database: install would put
     /// triggers on the toolkit's own tables.
     static func checkIsServiceDatabase(_ c: Connection) throws {

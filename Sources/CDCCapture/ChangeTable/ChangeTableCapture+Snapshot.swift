@@ -137,19 +137,6 @@ extension ChangeTableCapture {
 
     /// Streams every row of a table: its key (in `keyNames` order) and its full row.
     func readRows(of schema: TableSchema, _ body: ([SQLiteValue], [SQLiteValue]) throws -> Void) throws {
-        var columns = schema.columns.map { quoteIdentifier($0.name) }
-        let rowIDAlias = schema.hasRowIDKey ? schema.rowIDKeyName : nil
-        if let alias = rowIDAlias { columns.insert(alias, at: 0) }
-        let statement = try connection.prepare("SELECT \(columns.joined(separator: ", ")) FROM \(quoteIdentifier(schema.name))")
-        let keyIndices = schema.keyColumnIndices
-        while try statement.step() {
-            var row = statement.row()
-            if rowIDAlias != nil {
-                let rowID = row.removeFirst()
-                try body([rowID], row)
-            } else {
-                try body(keyIndices.map { row[$0] }, row)
-            }
-        }
+        try TableRowReader.forEachRow(of: schema, in: connection, body)
     }
 }

@@ -1,0 +1,92 @@
+import CDCCore
+import CDCSQLite
+import CDCTransport
+import CDCWAL
+import Foundation
+
+extension WALCapture {
+    /// Runs a snapshot epoch (`initial` or `resync`) of every captured table and sets the
+    /// stream position to exactly the snapshot it read.
+    ///
+    /// The position must match the pin's snapshot to the frame, and SQLite does not say
+    /// which frame a read transaction ends at. So the pin is taken under the agent's own
+    /// write lock (a barrier: no writer can append), and the WAL is read to its last commit
+    /// before the lock is released: that commit is the pin's snapshot. The rows are then
+    /// read through SQL in the pin, while the service writes again; the pin keeps every
+    /// later frame from being checkpointed into the database file before it is captured.
+    ///
+    /// Events are appended in batches; only the last append stores the position, so a crash
+    /// mid-epoch reruns the epoch.
+    /// - Returns: events appended, or `nil` when `stop()` ended it early.
+    func runEpoch(reason: String, until stop: () -> Bool) throws -> Int? {
+        try barrier.execute("BEGIN IMMEDIATE")
+        do {
+            try endAllPins()
+            try takePin()
+            try readWholeWAL()
+            try barrier.execute("ROLLBACK")
+        } catch {
+            try? barrier.execute("ROLLBACK")
+            throw error
+        }
+        try loadTables()
+        guard let pin = activePin else { return nil }
+        let connection = pins[pin]
+        logger.info("\(sourcePath): snapshot epoch (\(reason)) of \(tables.count) table(s) starting")
+        var lsn = try log.lastLSN().rawValue + 1
+        var buffer: [Event] = []
+        var appended = 0
+        func flush(state: [String: SQLiteValue] = [:]) throws {
+            guard !buffer.isEmpty || !state.isEmpty else { return }
+            try log.append(buffer, state: state)
+            appended += buffer.count
+            buffer.removeAll(keepingCapacity: true)
+        }
+        let now = EventLog.nowMilliseconds()
+        let epoch = SnapshotEpoch(epoch: LSN(lsn), tables: tables.map(\.schema.name), reason: reason)
+        buffer.append(Event(lsn: LSN(lsn), source: source, timestampMilliseconds: now, body: .snapshotStart(epoch)))
+        lsn += 1
+        let groupID = lsn
+        var index = 0
+        for table in tables {
+            if stop() {
+                logger.info("\(sourcePath): snapshot epoch interrupted; it runs again on the next start")
+                return nil
+            }
+            try TableRowReader.forEachRow(of: table.schema, in: connection) { key, row in
+                if buffer.count >= options.batchSize { try flush() }
+                let change = RowChange(transaction: TransactionInfo(id: groupID, index: index, isLast: false),
+                                       table: table.schema, operation: .snapshot, key: key, before: nil, after: row)
+                buffer.append(Event(lsn: LSN(lsn), source: source, timestampMilliseconds: now, body: .change(change)))
+                index += 1
+                lsn += 1
+            }
+        }
+        if let i = buffer.lastIndex(where: { $0.change != nil }), case .change(var c) = buffer[i].body {
+            c.transaction.isLast = true
+            buffer[i].body = .change(c)
+        }
+        buffer.append(Event(lsn: LSN(lsn), source: source, timestampMilliseconds: now, body: .snapshotEnd(epoch)))
+        try flush(state: try positionState(appending: buffer.count))
+        pendingEpoch = nil
+        pinnedSincePosition = true
+        logger.info("\(sourcePath): snapshot epoch (\(reason)) done: \(appended) event(s)")
+        return appended
+    }
+
+    /// Reads every committed transaction of the WAL into ``pageMap`` and sets ``position``
+    /// to its end (or `nil` without a WAL).
+    private func readWholeWAL() throws {
+        pageMap = WALPageMap()
+        guard let wal = try walFile(), var reader = try WALReader(source: wal) else {
+            position = nil
+            return
+        }
+        while true {
+            let result = try reader.readCommittedTransactions(from: wal, maximumTransactionCount: 1_024)
+            for t in result.transactions { pageMap.add(t) }
+            if result.end != .transactionLimit { break }
+        }
+        position = reader.position
+    }
+}

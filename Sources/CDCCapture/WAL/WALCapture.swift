@@ -1,0 +1,171 @@
+import CDCCore
+import CDCSQLite
+import CDCTransport
+import CDCWAL
+import Foundation
+
+/// Log-based capture: turns every committed transaction in the source's `-wal` file into v1
+/// change events, with no trigger and no write to the service's database
+/// (docs/wal-capture.md, docs/wal-capture-protocol.md).
+///
+/// The agent reads the WAL and the database file itself (Sources/CDCWAL) and holds read
+/// transactions ("pins") through SQLite so that no frame it has not read can be overwritten
+/// and no page it still needs in the database file can be replaced by a checkpoint. For
+/// each committed transaction it compares the affected b-trees before and after the commit
+/// and emits inserts, updates (before and after images) and deletes.
+///
+/// Not thread-safe: one owner drives it (`captureAvailable()` or `run(until:)`).
+public final class WALCapture {
+    /// Tuning knobs; the defaults suit a service writing small transactions.
+    public struct Options: Sendable {
+        /// Events per append to the log (memory is bounded by it and one transaction's pages).
+        public var batchSize: Int = 5_000
+        /// How long to wait for the service's write lock when the agent needs a barrier.
+        public var busyTimeoutMilliseconds: Int32 = 5_000
+        /// Once the WAL holds this many frames and the agent has read them all, it runs one
+        /// barrier cycle so that the WAL can restart (SQLite's default autocheckpoint is 1,000).
+        public var checkpointThresholdFrames: Int = 1_000
+        public init() {}
+    }
+
+    /// The source database path as given.
+    public let sourcePath: String
+    let log: EventLog
+    let logger: Logger
+    let options: Options
+    let source: SourceInfo
+    let agentLock: AgentLock
+    /// Two connections that take turns holding the pin (a new pin is taken before the old
+    /// one is released), and the connection that takes the barrier and checkpoints.
+    let pins: [Connection]
+    let barrier: Connection
+    let catalog: WALSchemaCatalog
+    let databaseFile: FileByteSource
+
+    /// Which of ``pins`` holds a read transaction now.
+    var activePin: Int?
+    /// The WAL position after the last transaction whose events are durable (or that had
+    /// none); `nil` when the WAL is empty or missing (the database file alone).
+    var position: WALPosition?
+    /// Frames of the current WAL generation up to ``position``.
+    var pageMap = WALPageMap()
+    /// The captured tables at ``position``, and their versions.
+    var tables: [WALTable] = []
+    var versions = WALSchemaVersions(stateText: nil)
+    var schemaCookie: UInt32 = 0
+    /// Set when a resync or initial epoch must run before streaming goes on.
+    var pendingEpoch: String?
+    var started = false
+    /// Whether a pin has been held without a gap since ``position`` was read (a restarted
+    /// WAL is then known to hold nothing unread from the old generation).
+    var pinnedSincePosition = false
+
+    /// Opens the source for WAL capture.
+    ///
+    /// - Parameters:
+    ///   - sourcePath: the service database (must exist and be in WAL mode).
+    ///   - log: the event log to append to (claimed for this source).
+    ///   - service: the service name; `nil` uses the file name without extension.
+    ///   - logger: progress and warnings.
+    ///   - options: batch size, busy timeout, checkpoint threshold.
+    /// - Throws: ``SQLiteError`` (missing, not a database, unreadable),
+    ///   ``WALCaptureError/notInWALMode``, ``WALCaptureError/triggersInstalled``,
+    ///   ``CaptureError/anotherAgentRunning``, ``EventLogError/sourceMismatch``.
+    public init(sourcePath: String, log: EventLog, service: String?, logger: Logger, options: Options = Options()) throws {
+        try Self.preflight(sourcePath: sourcePath)
+        self.sourcePath = sourcePath
+        self.log = log
+        self.logger = logger
+        self.options = options
+        // Read-write connections that only ever read: a checkpoint (run on a pin connection
+        // between pins) needs one; SQLite answers SQLITE_IOERR on a read-only connection.
+        pins = [try Connection(path: sourcePath, mode: .readWrite, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds),
+                try Connection(path: sourcePath, mode: .readWrite, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds)]
+        barrier = try Connection(path: sourcePath, mode: .readWrite, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds)
+        catalog = try WALSchemaCatalog()
+        databaseFile = try FileByteSource(path: sourcePath)
+        agentLock = try AgentLock(sourcePath: sourcePath)
+        let name = service ?? ChangeTableCapture.defaultServiceName(forPath: sourcePath)
+        source = SourceInfo(service: name, database: sourcePath, mode: .wal)
+        try log.claim(for: source)
+    }
+
+    /// Checks, without writing anything, that `sourcePath` can be captured from its WAL.
+    /// - Throws: ``SQLiteError``, ``CaptureError/notASource``, ``WALCaptureError``.
+    public static func preflight(sourcePath: String) throws {
+        guard FileManager.default.fileExists(atPath: sourcePath) else {
+            throw SQLiteError(code: .cantOpen, message: "no such file", path: sourcePath)
+        }
+        let c = try Connection(path: sourcePath, mode: .readOnly)
+        defer { try? c.close() }
+        try ChangeTableCapture.checkIsServiceDatabase(c)
+        let mode = try c.journalMode()
+        guard mode == "wal" else { throw WALCaptureError.notInWALMode(path: sourcePath, journalMode: mode) }
+        if try c.tableExists(ChangeTableLayout.metaTable) { throw WALCaptureError.triggersInstalled(path: sourcePath) }
+    }
+
+    /// Ends the pins and closes the source connections (the log stays open).
+    public func close() throws {
+        for c in pins { try? c.execute("ROLLBACK"); try c.close() }
+        try barrier.close()
+        agentLock.release()
+    }
+
+    /// Captures every transaction committed so far.
+    /// - Returns: the number of events appended.
+    /// - Throws: ``SQLiteError``, ``EventLogError``, ``WALCaptureError``.
+    @discardableResult
+    public func captureAvailable() throws -> Int {
+        try captureAvailable(until: { false })
+    }
+
+    /// Captures every transaction committed so far, or until `stop` says so.
+    @discardableResult
+    public func captureAvailable(until stop: () -> Bool) throws -> Int {
+        if !started { try start() }
+        var appended = 0
+        if let reason = pendingEpoch {
+            guard let n = try runEpoch(reason: reason, until: stop) else { return 0 }
+            appended += n
+        }
+        appended += try advance()
+        if let p = position, p.frameIndex >= options.checkpointThresholdFrames {
+            appended += try barrierCycle()
+        }
+        return appended
+    }
+
+    /// Runs until `stop` returns true, polling the WAL file's size and modification time
+    /// every `pollIntervalMilliseconds` (a cheap `stat`), and the log's retention.
+    public func run(until stop: () -> Bool, pollIntervalMilliseconds: Int = 10, retention: RetentionPolicy? = nil) throws {
+        var lastSeen: WALFileStamp?
+        var lastPrune = Date.distantPast
+        while !stop() {
+            let stamp = WALFileStamp(path: sourcePath + "-wal")
+            if stamp != lastSeen || pendingEpoch != nil || !started {
+                try captureAvailable(until: stop)
+                lastSeen = stamp
+            }
+            if let retention, Date().timeIntervalSince(lastPrune) > 1 {
+                _ = try log.prune(maximumAgeMilliseconds: retention.maximumAgeMilliseconds, maximumBytes: retention.maximumBytes)
+                lastPrune = Date()
+            }
+            usleep(useconds_t(max(1, pollIntervalMilliseconds)) * 1000)
+        }
+    }
+}
+
+/// A cheap identity of the WAL file's state: size, modification time and inode.
+struct WALFileStamp: Equatable {
+    var size: Int64
+    var modified: Double
+    var inode: UInt64
+
+    init?(path: String) {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        size = Int64(st.st_size)
+        modified = Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
+        inode = UInt64(st.st_ino)
+    }
+}

@@ -1,0 +1,48 @@
+import CDCCore
+import Foundation
+
+/// Schema versions per table for WAL capture, kept in the event log's agent state (WAL mode
+/// never writes to the source, so it cannot keep them in `_cdc_meta` as the triggers do).
+///
+/// A table's version starts at 1 and grows by one each time its shape (columns, declared
+/// types, key, WITHOUT ROWID; ``ChangeTableLayout/shapeText(of:)``) differs from the shape
+/// recorded for its name.
+struct WALSchemaVersions: Equatable {
+    private(set) var entries: [String: (version: Int64, shape: String)] = [:]
+
+    static func == (a: WALSchemaVersions, b: WALSchemaVersions) -> Bool {
+        a.entries.count == b.entries.count && a.entries.allSatisfy { b.entries[$0.key]?.version == $0.value.version && b.entries[$0.key]?.shape == $0.value.shape }
+    }
+
+    /// Stamps `schema` with its version, recording a new version when its shape changed.
+    /// - Returns: whether the version is new (the table is new or its shape changed).
+    @discardableResult
+    mutating func stamp(_ schema: inout TableSchema) -> Bool {
+        let shape = ChangeTableLayout.shapeText(of: schema)
+        if let known = entries[schema.name] {
+            if known.shape == shape { schema.version = known.version; return false }
+            schema.version = known.version + 1
+        } else {
+            schema.version = 1
+        }
+        entries[schema.name] = (schema.version, shape)
+        return true
+    }
+
+    /// The state value: a JSON object `{table: [version, shape]}`.
+    var stateText: String {
+        let object = entries.mapValues { [NSNumber(value: $0.version), $0.shape] as [Any] }
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Reads ``stateText``; unreadable text gives no versions (every table restarts at 1,
+    /// which only makes consumers see one more schema change).
+    init(stateText: String?) {
+        guard let text = stateText, let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: [Any]] else { return }
+        for (name, pair) in object {
+            guard pair.count == 2, let v = (pair[0] as? NSNumber)?.int64Value, let shape = pair[1] as? String else { continue }
+            entries[name] = (v, shape)
+        }
+    }
+}

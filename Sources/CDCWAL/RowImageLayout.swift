@@ -1,0 +1,117 @@
+import CDCCore
+
+/// How one table's records map to its row images: which record field holds which column.
+///
+/// The rules, from SQLite's file-format document:
+/// - A rowid table's record holds its columns in declaration order, leaving out VIRTUAL
+///   generated columns (they are computed on read and never stored). A column that is an
+///   alias for the rowid (`INTEGER PRIMARY KEY`) is stored as NULL; its value is the cell's
+///   rowid (§2.3 "Representation Of SQL Tables").
+/// - A WITHOUT ROWID table is an index b-tree whose record holds the primary-key columns in
+///   key order first, then the other stored columns in declaration order (§2.4).
+/// - A record may hold fewer fields than the table has stored columns: rows written before
+///   `ALTER TABLE ADD COLUMN` keep their old length, and the missing columns read as the
+///   column's declared default (https://www.sqlite.org/lang_altertable.html).
+/// - A REAL-affinity column may store an integral value as an integer serial type; reading
+///   it gives a real (``ColumnAffinity/realizing(_:)``).
+///
+/// Images follow ``TableSchema``'s columns: declaration order, generated columns left out.
+public struct RowImageLayout: Hashable, Sendable {
+    /// One declared column, as the layout needs it.
+    public struct Column: Hashable, Sendable {
+        /// How the column is kept (`PRAGMA table_xinfo`'s `hidden`: 0 stored, 2 VIRTUAL, 3 STORED).
+        public enum Storage: Hashable, Sendable {
+            case ordinary, virtualGenerated, storedGenerated
+        }
+        public var name: String
+        public var affinity: ColumnAffinity
+        public var storage: Storage
+        /// The value a record too short to hold this column gives it (its DEFAULT, already
+        /// evaluated and with the column's affinity applied; NULL without one).
+        public var defaultValue: SQLiteValue
+
+        public init(name: String, affinity: ColumnAffinity, storage: Storage = .ordinary, defaultValue: SQLiteValue = .null) {
+            self.name = name
+            self.affinity = affinity
+            self.storage = storage
+            self.defaultValue = defaultValue
+        }
+    }
+
+    /// Every declared column, generated ones included, in declaration order.
+    public let columns: [Column]
+    /// Whether the table is WITHOUT ROWID (an index b-tree).
+    public let isWithoutRowID: Bool
+    /// Index into ``columns`` of the rowid alias (`INTEGER PRIMARY KEY`), if any.
+    public let rowIDAliasColumn: Int?
+    /// Indices into ``columns`` of the primary-key columns in key order (WITHOUT ROWID only).
+    public let primaryKeyColumns: [Int]
+    /// For each record field, the index into ``columns`` it holds.
+    public let recordFieldColumns: [Int]
+    /// For each image position, the index into ``columns`` (non-generated columns, in order).
+    public let imageColumns: [Int]
+
+    /// Makes the layout of one table.
+    ///
+    /// - Parameters:
+    ///   - columns: every declared column in declaration order.
+    ///   - isWithoutRowID: whether the table is WITHOUT ROWID.
+    ///   - rowIDAliasColumn: the `INTEGER PRIMARY KEY` column of a rowid table, if any.
+    ///   - primaryKeyColumns: the key columns in key order (used for WITHOUT ROWID tables).
+    public init(columns: [Column], isWithoutRowID: Bool, rowIDAliasColumn: Int?, primaryKeyColumns: [Int]) {
+        self.columns = columns
+        self.isWithoutRowID = isWithoutRowID
+        self.rowIDAliasColumn = isWithoutRowID ? nil : rowIDAliasColumn
+        self.primaryKeyColumns = primaryKeyColumns
+        let stored = columns.indices.filter { columns[$0].storage != .virtualGenerated }
+        if isWithoutRowID {
+            let key = Set(primaryKeyColumns)
+            recordFieldColumns = primaryKeyColumns + stored.filter { !key.contains($0) }
+        } else {
+            recordFieldColumns = stored
+        }
+        imageColumns = columns.indices.filter { columns[$0].storage == .ordinary }
+    }
+
+    /// The number of record fields a full-length record has.
+    public var storedFieldCount: Int { recordFieldColumns.count }
+
+    /// The row image of a decoded record.
+    ///
+    /// - Parameters:
+    ///   - record: the record's values (``Record/decode(_:pageNumber:)``).
+    ///   - rowid: the cell's rowid (rowid tables); substituted for the rowid alias column.
+    /// - Returns: one value per image column (``imageColumns``).
+    /// - Throws: ``RowImageError/recordTooLong`` when the record holds more fields than the
+    ///   table has stored columns (the schema and the page disagree).
+    public func image(ofRecord record: [SQLiteValue], rowid: Int64?) throws -> [SQLiteValue] {
+        guard record.count <= recordFieldColumns.count else {
+            throw RowImageError.recordTooLong(fields: record.count, storedColumns: recordFieldColumns.count)
+        }
+        var byColumn = [SQLiteValue](repeating: .null, count: columns.count)
+        for (field, column) in recordFieldColumns.enumerated() {
+            byColumn[column] = field < record.count
+                ? columns[column].affinity.realizing(record[field])
+                : columns[column].defaultValue
+        }
+        if let alias = rowIDAliasColumn, let rowid { byColumn[alias] = .integer(rowid) }
+        return imageColumns.map { byColumn[$0] }
+    }
+
+    /// The number of leading record fields that form the key of a WITHOUT ROWID table's
+    /// index b-tree (its primary-key columns); 0 for a rowid table.
+    public var keyFieldCount: Int { isWithoutRowID ? primaryKeyColumns.count : 0 }
+}
+
+/// Why a record could not be turned into a row image.
+public enum RowImageError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The record holds more fields than the table has stored columns.
+    case recordTooLong(fields: Int, storedColumns: Int)
+
+    public var description: String {
+        switch self {
+        case .recordTooLong(let f, let n):
+            return "a record holds \(f) fields but the table stores \(n) columns (the schema read does not match the page; the database may be corrupt)"
+        }
+    }
+}
