@@ -1,0 +1,288 @@
+import CDCCapture
+import CDCCore
+import CDCReconcile
+import CDCSinks
+import CDCSQLite
+import CDCTestSupport
+import CDCTransport
+import CDCWorkload
+import Foundation
+import XCTest
+
+/// WAL capture against the real SQLite library: a seeded writer commits transactions; after
+/// each one the test reads every table through SQL (the library's own answer), computes the
+/// row changes the transaction made, and requires the captured events to be exactly those.
+/// At the end the events, applied by the sink, must give a replica equal to the source.
+final class WALCaptureTests: XCTestCase {
+    struct Harness {
+        let dir: TemporaryDirectory
+        let writer: Connection
+        let log: EventLog
+        let capture: WALCapture
+        var lastLSN = LSN.zero
+
+        static let defaultSchema = """
+            CREATE TABLE items(id INTEGER PRIMARY KEY, name TEXT, price REAL, photo BLOB);
+            CREATE TABLE pairs(a TEXT, b INTEGER, note, PRIMARY KEY(b, a)) WITHOUT ROWID;
+            CREATE TABLE "odd ""name"" t"(x, "select" TEXT);
+            """
+
+        init(prefix: String, autocheckpoint: Int = 0, schema: String = Harness.defaultSchema) throws {
+            dir = try TemporaryDirectory(prefix: prefix)
+            writer = try Connection(path: dir.path("source.db"), mode: .create)
+            try writer.execute("PRAGMA journal_mode=WAL")
+            try writer.execute("PRAGMA wal_autocheckpoint=\(autocheckpoint)")
+            try writer.execute(schema)
+            log = try EventLog(path: dir.path("events.db"), create: true)
+            var options = WALCapture.Options()
+            options.checkpointThresholdFrames = 200
+            capture = try WALCapture(sourcePath: dir.path("source.db"), log: log, service: "svc", logger: .silent, options: options)
+        }
+
+        /// Captures and returns the new events.
+        mutating func captured() throws -> [Event] {
+            try capture.captureAvailable()
+            let events = try log.read(after: lastLSN, limit: 1_000_000)
+            lastLSN = events.last?.lsn ?? lastLSN
+            return events
+        }
+    }
+
+    /// Every table's rows through SQL, by key: the library's view of the source.
+    static func contents(_ c: Connection) throws -> [String: [[SQLiteValue]: [SQLiteValue]]] {
+        var out: [String: [[SQLiteValue]: [SQLiteValue]]] = [:]
+        for name in try c.userTableNames() {
+            let schema = try c.tableSchema(name)
+            var rows: [[SQLiteValue]: [SQLiteValue]] = [:]
+            var columns = schema.columns.map { quoteIdentifier($0.name) }
+            if schema.hasRowIDKey { columns.insert("rowid", at: 0) }
+            for var row in try c.query("SELECT \(columns.joined(separator: ", ")) FROM \(quoteIdentifier(name))") {
+                if schema.hasRowIDKey {
+                    let rowid = row.removeFirst()
+                    rows[[rowid]] = row
+                } else {
+                    rows[schema.keyColumnIndices.map { row[$0] }] = row
+                }
+            }
+            out[name] = rows
+        }
+        return out
+    }
+
+    /// The row changes between two contents, as comparable strings.
+    static func expectedChanges(from old: [String: [[SQLiteValue]: [SQLiteValue]]], to new: [String: [[SQLiteValue]: [SQLiteValue]]]) -> [String] {
+        var out: [String] = []
+        for (table, rows) in new {
+            let before = old[table] ?? [:]
+            for (key, image) in rows {
+                if let b = before[key] {
+                    if b != image { out.append("\(table) update \(key) \(b) -> \(image)") }
+                } else {
+                    out.append("\(table) insert \(key) nil -> \(image)")
+                }
+            }
+            for (key, image) in before where rows[key] == nil { out.append("\(table) delete \(key) \(image) -> nil") }
+        }
+        return out.sorted()
+    }
+
+    static func describe(_ events: [Event]) -> [String] {
+        events.compactMap { e -> String? in
+            guard let c = e.change else { return nil }
+            return "\(c.table.name) \(c.operation.rawValue) \(c.key) \(c.before.map { "\($0)" } ?? "nil") -> \(c.after.map { "\($0)" } ?? "nil")"
+        }.sorted()
+    }
+
+    /// One random transaction of 1–12 statements over the three tables.
+    static func randomTransaction(_ c: Connection, _ rng: inout SplitMix64, round: Int) throws {
+        try c.execute("BEGIN")
+        for _ in 0..<(1 + Int(rng.next() % 12)) {
+            let key = Int64(rng.next() % 200)
+            let big = rng.next() % 10 == 0
+            switch rng.next() % 10 {
+            case 0..<4:
+                let name: SQLiteValue = big ? .string(String(repeating: "n\(key)", count: 900)) : .string("item \(key) r\(round)")
+                let photo: SQLiteValue = rng.next() % 3 == 0 ? .null : .blob(Array(repeating: UInt8(truncatingIfNeeded: key), count: big ? 9_000 : 8))
+                try c.execute("INSERT OR REPLACE INTO items(id, name, price, photo) VALUES (?, ?, ?, ?)", [.integer(key), name, .real(Double(key) / 4), photo])
+                try c.execute("INSERT OR REPLACE INTO pairs VALUES (?, ?, ?)", [.string("k\(key % 17)"), .integer(key % 5), .integer(Int64(round))])
+                try c.execute("INSERT INTO \"odd \"\"name\"\" t\" VALUES (?, ?)", [.integer(key), .string("s\(round)")])
+            case 4..<6:
+                try c.execute("UPDATE items SET price = price + 1, name = ? WHERE id = ?", [.string("renamed \(round)"), .integer(key)])
+                try c.execute("UPDATE pairs SET note = ? WHERE b = ?", [.real(-0.0), .integer(key % 5)])
+            case 6:
+                // A key change: WAL capture sees the old key go and the new one come.
+                try c.execute("UPDATE OR REPLACE items SET id = id + 1000 WHERE id = ?", [.integer(key)])
+            case 7:
+                try c.execute("UPDATE items SET name = ? WHERE id = ?", [.string(String(repeating: "g", count: 5_000)), .integer(key)])
+            default:
+                try c.execute("DELETE FROM items WHERE id = ?", [.integer(key)])
+                try c.execute("DELETE FROM pairs WHERE a = ?", [.string("k\(key % 17)")])
+                try c.execute("DELETE FROM \"odd \"\"name\"\" t\" WHERE rowid IN (SELECT rowid FROM \"odd \"\"name\"\" t\" LIMIT 2)")
+            }
+        }
+        try c.execute(rng.next() % 25 == 0 ? "ROLLBACK" : "COMMIT")
+    }
+
+    func testEveryTransactionGivesExactlyTheRowChangesSQLiteSees() throws {
+        var h = try Harness(prefix: "wal-exact")
+        var rng = SplitMix64(seed: 7)
+        // The initial epoch, then one capture per transaction.
+        let epoch = try h.captured()
+        XCTAssertEqual(epoch.first.map { if case .snapshotStart = $0.body { return true } else { return false } }, true)
+        var before = try Self.contents(h.writer)
+        for round in 0..<150 {
+            if round == 60 {
+                try h.writer.execute("ALTER TABLE items ADD COLUMN stock INTEGER DEFAULT 5")
+                let events = try h.captured()
+                XCTAssertTrue(events.isEmpty, "adding a column with a default changes no stored row")
+                before = try Self.contents(h.writer)
+                continue
+            }
+            try Self.randomTransaction(h.writer, &rng, round: round)
+            let after = try Self.contents(h.writer)
+            let events = try h.captured()
+            XCTAssertEqual(Self.describe(events), Self.expectedChanges(from: before, to: after), "round \(round)")
+            let groups = Set(events.compactMap { $0.change?.transaction.id })
+            XCTAssertLessThanOrEqual(groups.count, 1, "one source transaction, one group")
+            if let last = events.last?.change { XCTAssertTrue(last.transaction.isLast) }
+            before = after
+        }
+        // After ADD COLUMN, rows written before it read the default: the events said so too.
+        let replicaPath = h.dir.path("replica.db")
+        let sink = try SQLiteSink(replicaPath: replicaPath)
+        _ = try sink.sync(from: h.log)
+        try sink.close()
+        let report = try ReplicaChecker(sourcePath: h.dir.path("source.db"), replicaPath: replicaPath).run()
+        XCTAssertTrue(report.isConsistent, "\(report.render(json: false))")
+    }
+
+    /// Applies events to a by-key picture of the source (what a sink does, minus SQL).
+    static func replay(_ events: [Event], onto state: inout [String: [[SQLiteValue]: [SQLiteValue]]]) {
+        for e in events {
+            switch e.body {
+            case .snapshotStart(let epoch):
+                for t in epoch.tables { state[t] = [:] }
+            case .change(let c):
+                switch c.operation {
+                case .delete: state[c.table.name, default: [:]][c.key] = nil
+                default: state[c.table.name, default: [:]][c.key] = c.after
+                }
+            default: break
+            }
+        }
+    }
+
+    func testCheckpointsByTheServiceAndOthersLoseNothing() throws {
+        // A small autocheckpoint, and TRUNCATE checkpoints from another connection at random;
+        // captures after a random number of transactions.
+        var h = try Harness(prefix: "wal-ckpt", autocheckpoint: 8)
+        // The agent always holds a pin, so a TRUNCATE waits its whole busy timeout and then
+        // answers busy (docs/wal-capture-protocol.md, "What the service sees"): keep it short.
+        let other = try Connection(path: h.dir.path("source.db"), mode: .readWrite, busyTimeoutMilliseconds: 1)
+        var rng = SplitMix64(seed: 11)
+        var replayed: [String: [[SQLiteValue]: [SQLiteValue]]] = [:]
+        Self.replay(try h.captured(), onto: &replayed)
+        var epochs = 0
+        for round in 0..<300 {
+            try Self.randomTransaction(h.writer, &rng, round: round)
+            if rng.next() % 7 == 0 { _ = try other.query("PRAGMA wal_checkpoint(TRUNCATE)") }
+            if rng.next() % 3 == 0 { continue }
+            let events = try h.captured()
+            epochs += events.filter { if case .snapshotStart = $0.body { return true } else { return false } }.count
+            Self.replay(events, onto: &replayed)
+            let source = try Self.contents(h.writer)
+            XCTAssertEqual(replayed.filter { !$0.value.isEmpty }, source.filter { !$0.value.isEmpty }, "round \(round)")
+            if replayed != source.merging(replayed.filter { $0.value.isEmpty }, uniquingKeysWith: { a, _ in a }) { break }
+        }
+        XCTAssertEqual(epochs, 0, "the pins keep every checkpoint from losing a frame: no resync epoch")
+        // The WAL did restart meanwhile (the checkpoint sequence, header bytes 12–15, counts
+        // restarts: file format §4.1), so the test crossed WAL generations.
+        let header = try Data(contentsOf: URL(fileURLWithPath: h.dir.path("source.db-wal"))).prefix(16)
+        let sequence = header.suffix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        XCTAssertGreaterThanOrEqual(sequence, 3, "the WAL restarted several times during the test")
+        let replicaPath = h.dir.path("replica.db")
+        let sink = try SQLiteSink(replicaPath: replicaPath)
+        _ = try sink.sync(from: h.log)
+        try sink.close()
+        let report = try ReplicaChecker(sourcePath: h.dir.path("source.db"), replicaPath: replicaPath).run()
+        XCTAssertTrue(report.isConsistent, "\(report.render(json: false))")
+    }
+
+    /// Record layouts SQLite's rules make tricky, each decoded from pages and compared with
+    /// what SQLite's own SELECT returns.
+    func testRecordLayoutsMatchWhatSQLiteReads() throws {
+        var h = try Harness(prefix: "wal-layout", schema: """
+            CREATE TABLE reals(id INTEGER PRIMARY KEY, r REAL, f FLOAT, n NUMERIC, i INT, t TEXT, b BLOB, u);
+            CREATE TABLE desc_key(id INTEGER PRIMARY KEY DESC, v);
+            CREATE TABLE reordered(a TEXT, b INTEGER, c REAL, d, PRIMARY KEY(c, a)) WITHOUT ROWID;
+            CREATE TABLE generated(x INTEGER, y AS (x * 2) VIRTUAL, z AS (x + 1) STORED, w TEXT);
+            CREATE TABLE strict_t(id INTEGER PRIMARY KEY, v TEXT, n INTEGER, any_v ANY) STRICT;
+            CREATE TABLE grown(id INTEGER PRIMARY KEY, v);
+            CREATE TABLE grown_wr(k TEXT PRIMARY KEY, v) WITHOUT ROWID;
+            """)
+        _ = try h.captured()
+        var before = try Self.contents(h.writer)
+        /// `changesSchemaOnly`: the statements change a schema and no stored value, so no row
+        /// event may come out (SQLite's SELECT shows the new columns, which is no row change).
+        func check(_ label: String, _ sql: String, changesSchemaOnly: Bool = false) throws {
+            try h.writer.execute(sql)
+            let after = try Self.contents(h.writer)
+            let expected = changesSchemaOnly ? [] : Self.expectedValueChanges(from: before, to: after)
+            XCTAssertEqual(Self.describeValues(try h.captured()), expected, label)
+            before = after
+        }
+        try check("affinities", """
+            INSERT INTO reals VALUES (1, 1.0, 2, '3.0', '4', 5, x'06', -0.0),
+                                     (2, -0.0, 1e308, 5e-324, 9223372036854775807, 'text', 'not a blob', NULL),
+                                     (3, 2.5, '7', 'abc', -9223372036854775808, x'00ff', 3.25, 'é😀');
+            """)
+        try check("integer primary key desc is not a rowid alias", "INSERT INTO desc_key VALUES (10, 'a'), (-5, 'b')")
+        try check("WITHOUT ROWID key columns first", "INSERT INTO reordered VALUES ('x', 1, 2.5, 'd1'), ('y', 2, 2.5, NULL), ('x', 3, 1, x'01')")
+        try check("generated columns", "INSERT INTO generated(x, w) VALUES (1, 'a'), (20, 'b')")
+        try check("STRICT", "INSERT INTO strict_t VALUES (1, 't', 2, 3.5), (2, NULL, NULL, x'02')")
+        try check("rows before ADD COLUMN", "INSERT INTO grown VALUES (1, 'old'); INSERT INTO grown_wr VALUES ('k', 'old')")
+        try check("ADD COLUMN changes no row", """
+            ALTER TABLE grown ADD COLUMN n INTEGER DEFAULT '7';
+            ALTER TABLE grown ADD COLUMN s TEXT DEFAULT 42;
+            ALTER TABLE grown ADD COLUMN r REAL DEFAULT 3;
+            ALTER TABLE grown_wr ADD COLUMN extra DEFAULT x'0102';
+            """, changesSchemaOnly: true)
+        try check("short records read the defaults", "UPDATE grown SET v = 'new' WHERE id = 1; UPDATE grown_wr SET v = 'new'")
+        try check("RENAME COLUMN changes no row", "ALTER TABLE grown RENAME COLUMN v TO v2", changesSchemaOnly: true)
+        try check("DROP COLUMN rewrites rows but changes no value kept", "ALTER TABLE grown DROP COLUMN s", changesSchemaOnly: true)
+        try check("updates after the changes", "UPDATE grown SET v2 = 'again'; DELETE FROM reals WHERE id = 2; UPDATE reordered SET c = 9 WHERE a = 'x' AND c = 1")
+    }
+
+    /// Like ``expectedChanges(from:to:)`` but with every value spelled out (JSON), so a
+    /// storage-class or bit difference shows.
+    static func expectedValueChanges(from old: [String: [[SQLiteValue]: [SQLiteValue]]], to new: [String: [[SQLiteValue]: [SQLiteValue]]]) -> [String] {
+        var out: [String] = []
+        for (table, rows) in new {
+            let before = old[table] ?? [:]
+            for (key, image) in rows {
+                if let b = before[key] {
+                    if b != image { out.append("\(table) update \(json(key)) \(json(b)) -> \(json(image))") }
+                } else {
+                    out.append("\(table) insert \(json(key)) nil -> \(json(image))")
+                }
+            }
+            for (key, image) in before where rows[key] == nil { out.append("\(table) delete \(json(key)) \(json(image)) -> nil") }
+        }
+        return out.sorted()
+    }
+
+    static func describeValues(_ events: [Event]) -> [String] {
+        events.compactMap { e -> String? in
+            guard let c = e.change else { return nil }
+            return "\(c.table.name) \(c.operation.rawValue) \(json(c.key)) \(c.before.map(json) ?? "nil") -> \(c.after.map(json) ?? "nil")"
+        }.sorted()
+    }
+
+    static func json(_ values: [SQLiteValue]) -> String {
+        var w = JSONWriter()
+        w.beginArray()
+        for v in values { v.write(to: &w) }
+        w.endArray()
+        return String(decoding: w.bytes, as: UTF8.self)
+    }
+}
