@@ -251,6 +251,20 @@ final class WALCaptureTests: XCTestCase {
         try check("RENAME COLUMN changes no row", "ALTER TABLE grown RENAME COLUMN v TO v2", changesSchemaOnly: true)
         try check("DROP COLUMN rewrites rows but changes no value kept", "ALTER TABLE grown DROP COLUMN s", changesSchemaOnly: true)
         try check("updates after the changes", "UPDATE grown SET v2 = 'again'; DELETE FROM reals WHERE id = 2; UPDATE reordered SET c = 9 WHERE a = 'x' AND c = 1")
+        try check("RENAME TABLE keeps the b-tree: no row event", "ALTER TABLE grown RENAME TO renamed", changesSchemaOnly: true)
+        try check("rows of the renamed table", "INSERT INTO renamed(id, v2) VALUES (2, 'two'); UPDATE renamed SET n = 8 WHERE id = 1")
+        // The rebuild migration tools run in one transaction: new table, copy, drop, rename.
+        // Only rows whose values changed come out (here: v2 of row 2 becomes an integer).
+        try check("table rebuild in one transaction", """
+            BEGIN;
+            CREATE TABLE renamed_new(id INTEGER PRIMARY KEY, v2 NUMERIC, n INTEGER, r REAL);
+            INSERT INTO renamed_new SELECT id, CASE WHEN id = 2 THEN '22' ELSE v2 END, n, r FROM renamed;
+            DROP TABLE renamed;
+            ALTER TABLE renamed_new RENAME TO renamed;
+            COMMIT;
+            """)
+        try check("a new table with rows in the same transaction", "BEGIN; CREATE TABLE fresh(a INTEGER PRIMARY KEY, b); INSERT INTO fresh VALUES (1, 'x'), (2, 'y'); COMMIT;")
+        try check("DROP TABLE emits no row event", "DROP TABLE fresh", changesSchemaOnly: true)
     }
 
     /// Like ``expectedChanges(from:to:)`` but with every value spelled out (JSON), so a
@@ -284,5 +298,48 @@ final class WALCaptureTests: XCTestCase {
         for v in values { v.write(to: &w) }
         w.endArray()
         return String(decoding: w.bytes, as: UTF8.self)
+    }
+
+    static func isEpochStart(_ e: Event) -> Bool {
+        if case .snapshotStart = e.body { return true }
+        return false
+    }
+
+    func testARestartedAgentContinuesWhereItStopped() throws {
+        let h = try Harness(prefix: "wal-restart")
+        var rng = SplitMix64(seed: 5)
+        try h.capture.captureAvailable()
+        for round in 0..<20 { try Self.randomTransaction(h.writer, &rng, round: round) }
+        try h.capture.captureAvailable()
+        try h.capture.close()
+        let stoppedAt = try h.log.lastLSN()
+        var before = try Self.contents(h.writer)
+
+        // Stopped: the service goes on writing (its WAL is not reset: no checkpoint ran).
+        for round in 20..<40 { try Self.randomTransaction(h.writer, &rng, round: round) }
+        let restarted = try WALCapture(sourcePath: h.dir.path("source.db"), log: h.log, service: "svc", logger: .silent)
+        try restarted.captureAvailable()
+        let events = try h.log.read(after: stoppedAt, limit: 1_000_000)
+        XCTAssertFalse(events.contains(where: Self.isEpochStart), "no resync: the stored WAL position is still valid")
+        var replayed = before
+        Self.replay(events, onto: &replayed)
+        XCTAssertEqual(replayed, try Self.contents(h.writer))
+        try restarted.close()
+
+        // Stopped again; now the WAL is checkpointed and restarted meanwhile: frames the
+        // agent never read are gone, so it must resync, never skip.
+        before = try Self.contents(h.writer)
+        let mark = try h.log.lastLSN()
+        _ = try h.writer.query("PRAGMA wal_checkpoint(TRUNCATE)")
+        for round in 40..<50 { try Self.randomTransaction(h.writer, &rng, round: round) }
+        let third = try WALCapture(sourcePath: h.dir.path("source.db"), log: h.log, service: "svc", logger: .silent)
+        try third.captureAvailable()
+        let after = try h.log.read(after: mark, limit: 1_000_000)
+        XCTAssertEqual(after.first.map(Self.isEpochStart), true, "a resync epoch comes first")
+        if case .snapshotStart(let epoch)? = after.first?.body { XCTAssertEqual(epoch.reason, "resync") }
+        var replayed2 = before
+        Self.replay(after, onto: &replayed2)
+        XCTAssertEqual(replayed2, try Self.contents(h.writer))
+        try third.close()
     }
 }

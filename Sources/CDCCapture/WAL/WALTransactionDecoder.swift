@@ -33,9 +33,11 @@ enum WALTransactionDecoder {
         let newWalker = try BTreeWalker(source: new)
         let oldByName = Dictionary(oldTables.map { ($0.schema.name, $0) }, uniquingKeysWith: { a, _ in a })
         let oldByRoot = Dictionary(oldTables.map { ($0.rootPage, $0) }, uniquingKeysWith: { a, _ in a })
+        let newNames = Set(newTables.map(\.schema.name))
         var out: [WALRowChange] = []
         for table in newTables {
-            let previous = oldByName[table.schema.name] ?? oldByRoot[table.rootPage].flatMap { oldByName[$0.schema.name] == nil ? $0 : nil }
+            // By name; else a table whose name is gone but whose b-tree this is (a rename).
+            let previous = oldByName[table.schema.name] ?? oldByRoot[table.rootPage].flatMap { newNames.contains($0.schema.name) ? nil : $0 }
             let before = try previous.map { try rows(of: $0, readAs: table, walker: oldWalker) } ?? []
             let after = try rows(of: table, readAs: table, walker: newWalker)
             var oldByKey: [[SQLiteValue]: [SQLiteValue]] = [:]
