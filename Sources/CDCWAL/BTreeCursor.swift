@@ -61,11 +61,7 @@ struct BTreeCursor<Source: PageSource> {
         guard levels.count < BTreeWalker<Source>.maximumDepth else {
             throw PageDecodingError(.treeTooDeep(levels.count), pageNumber: number)
         }
-        let page = try BTreePage(pageNumber: number, bytes: try read(number), usableSize: usableSize)
-        guard page.type.isTable == isTable else {
-            throw PageDecodingError(.invalidPageType(page.type.rawValue), pageNumber: number, offset: number == 1 ? 100 : 0)
-        }
-        levels.append(Level(page: page))
+        levels.append(Level(page: try BTreePage.decode(number, bytes: try read(number), usableSize: usableSize, isTable: isTable)))
     }
 
     private func cell(_ index: Int, of page: BTreePage) throws -> BTreeCell {

@@ -178,11 +178,8 @@ private struct IncrementalUpdate<Old: PageSource, New: PageSource> {
         var isTable: Bool?
         while let (number, depth) = stack.popLast() {
             guard depth < BTreeWalker<New>.maximumDepth else { throw PageDecodingError(.treeTooDeep(depth), pageNumber: number) }
-            let page = try BTreePage(pageNumber: number, bytes: try new.page(number), usableSize: newUsableSize)
-            if isTable == nil { isTable = page.type.isTable }
-            guard page.type.isTable == isTable else {
-                throw PageDecodingError(.invalidPageType(page.type.rawValue), pageNumber: number, offset: number == 1 ? 100 : 0)
-            }
+            let page = try BTreePage.decode(number, bytes: try new.page(number), usableSize: newUsableSize, isTable: isTable)
+            isTable = page.type.isTable
             let links = try PageOwnership.Links(of: page, maximumPayloadSize: maximumPayload)
             for child in links.children {
                 try PageOwnership.checkRange(child, new)

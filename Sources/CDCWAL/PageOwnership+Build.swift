@@ -71,11 +71,8 @@ extension PageOwnership {
         var isTable: Bool?
         while let (number, depth) = stack.popLast() {
             guard depth < BTreeWalker<Source>.maximumDepth else { throw PageDecodingError(.treeTooDeep(depth), pageNumber: number) }
-            let page = try BTreePage(pageNumber: number, bytes: try source.page(number), usableSize: usableSize)
-            if isTable == nil { isTable = page.type.isTable }
-            guard page.type.isTable == isTable else {
-                throw PageDecodingError(.invalidPageType(page.type.rawValue), pageNumber: number, offset: number == 1 ? 100 : 0)
-            }
+            let page = try BTreePage.decode(number, bytes: try source.page(number), usableSize: usableSize, isTable: isTable)
+            isTable = page.type.isTable
             let links = try Links(of: page, maximumPayloadSize: maximumPayload)
             for child in links.children {
                 try Self.checkRange(child, source)

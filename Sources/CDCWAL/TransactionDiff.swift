@@ -173,10 +173,7 @@ public struct TransactionDiff<Old: PageSource, New: PageSource> {
         let maximumPayload = Int(source.databaseSizeInPages) * source.pageSize
         var readsLeft = Int(source.databaseSizeInPages)
         for number in pages {
-            let page = try BTreePage(pageNumber: number, bytes: try source.page(number), usableSize: usableSize)
-            guard page.type.isTable == tree.isTable else {
-                throw PageDecodingError(.invalidPageType(page.type.rawValue), pageNumber: number, offset: number == 1 ? 100 : 0)
-            }
+            let page = try BTreePage.decode(number, bytes: try source.page(number), usableSize: usableSize, isTable: tree.isTable)
             guard page.type != .tableInterior else { continue }
             for i in 0..<page.cellCount {
                 let cell = try BTreeCell(page: page, offset: try page.cellOffset(at: i), maximumPayloadSize: maximumPayload)
