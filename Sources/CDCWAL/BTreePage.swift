@@ -99,3 +99,19 @@ public struct BTreePage {
         return offset
     }
 }
+
+extension BTreePage {
+    /// Decodes page `pageNumber` of a tree whose pages must all be table pages or all index
+    /// pages (§1.6: a b-tree holds one kind).
+    ///
+    /// - Parameter isTable: the tree's kind; `nil` accepts either (the root decides).
+    /// - Throws: ``PageDecodingError`` as ``init(pageNumber:bytes:usableSize:)``, or
+    ///   `.invalidPageType` for a page of the other kind.
+    static func decode(_ pageNumber: UInt32, bytes: [UInt8], usableSize: Int, isTable: Bool?) throws -> BTreePage {
+        let page = try BTreePage(pageNumber: pageNumber, bytes: bytes, usableSize: usableSize)
+        if let isTable, page.type.isTable != isTable {
+            throw PageDecodingError(.invalidPageType(page.type.rawValue), pageNumber: pageNumber, offset: pageNumber == 1 ? 100 : 0)
+        }
+        return page
+    }
+}

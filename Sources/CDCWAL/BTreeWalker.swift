@@ -130,25 +130,15 @@ public struct BTreeWalker<Source: PageSource> {
         }
     }
 
-    /// The whole payload of `cell`: its local part, then its overflow chain (§1.7).
+    /// The whole payload of `cell`: its local part, then its overflow chain (§1.7), each
+    /// overflow page counted as visited.
     ///
     /// - Throws: ``PageDecodingError`` `.overflowChainTooShort`, `.cycle`, `.pageOutOfRange`.
     /// - Complexity: O(payload size).
     func payload(of cell: BTreeCell, pageNumber: UInt32, visited: VisitedPages) throws -> [UInt8] {
-        var payload = Array(cell.localPayload)
-        guard payload.count < cell.payloadSize else { return payload }
-        payload.reserveCapacity(cell.payloadSize)
-        var next = cell.firstOverflowPage
-        let perPage = usableSize - 4
-        while payload.count < cell.payloadSize {
-            guard next != 0 else { throw PageDecodingError(.overflowChainTooShort, pageNumber: pageNumber) }
-            let page = try visit(next, visited: visited)
-            let take = min(perPage, cell.payloadSize - payload.count)
-            guard page.count >= 4 + take else { throw PageDecodingError(.cellOutOfPage, pageNumber: next) }
-            payload += page[4..<(4 + take)]
-            next = UInt32(page[0]) << 24 | UInt32(page[1]) << 16 | UInt32(page[2]) << 8 | UInt32(page[3])
+        try OverflowChain.payload(of: cell, pageNumber: pageNumber, usableSize: usableSize) {
+            try visit($0, visited: visited)
         }
-        return payload
     }
 }
 

@@ -51,6 +51,14 @@ public struct PageDecodingError: Error, Equatable, Sendable, CustomStringConvert
         case invalidSchemaRow
         /// The WAL and the database header disagree on the page size.
         case pageSizeMismatch(walPageSize: Int, databasePageSize: Int)
+        /// Two cells of one b-tree hold the same key (a rowid, or a WITHOUT ROWID primary key).
+        case duplicateKey
+        /// A b-tree's keys are not in ascending order: a corrupt tree, or a WITHOUT ROWID
+        /// primary key declared DESC or with a non-BINARY collation, which the streaming row
+        /// diff cannot merge (§2.4; see ``TransactionDiff``).
+        case keysOutOfOrder
+        /// A WITHOUT ROWID record has fewer fields than its primary key has columns (§2.4).
+        case keyFieldsMissing(expected: Int, found: Int)
     }
 
     /// What is wrong.
