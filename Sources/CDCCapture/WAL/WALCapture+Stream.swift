@@ -76,12 +76,18 @@ extension WALCapture {
         return try loadTables()
     }
 
-    /// Reads the captured tables at ``position`` from its pages.
+    /// Reads the captured tables at ``position`` from its pages, and builds the page map
+    /// there (a full walk of every b-tree: the start-up cost, never paid per transaction).
     /// - Returns: always `nil` (a convenience for ``resume(from:)``).
     @discardableResult
     func loadTables() throws -> String? {
         let pages = try snapshotSource(atCommit: pageMap.commits.last)
         try readSchema(from: pages)
+        do {
+            ownership = try PageOwnership.build(source: pages, roots: roots)
+        } catch let e as PageDecodingError {
+            throw WALCaptureError.undecodable(path: sourcePath, reason: "\(e)")
+        }
         return nil
     }
 
@@ -89,7 +95,9 @@ extension WALCapture {
     func readSchema(from pages: some PageSource) throws {
         do {
             let walker = try BTreeWalker(source: pages)
-            var fresh = try catalog.tables(from: try walker.schema())
+            let entries = try walker.schema()
+            roots = Set(entries.filter { ($0.type == "table" || $0.type == "index") && $0.rootPage > 0 }.map(\.rootPage) + [1]).sorted()
+            var fresh = try catalog.tables(from: entries)
             for i in fresh.indices { versions.stamp(&fresh[i].schema) }
             tables = fresh
             schemaCookie = walker.header.schemaCookie
@@ -229,6 +237,7 @@ extension WALCapture {
         let oldCommit = pageMap.commits.last
         let oldTables = tables
         let oldCookie = schemaCookie
+        // Add first, then make both snapshots from the same map (one copy, no per-commit copy).
         pageMap.add(transaction)
         guard let newCommit = pageMap.commits.last else { return [] }
         let oldPages = try snapshotSource(atCommit: oldCommit)
@@ -240,7 +249,13 @@ extension WALCapture {
         }
         let changes: [WALRowChange]
         do {
-            changes = try WALTransactionDecoder.changes(old: oldPages, new: newPages, oldTables: oldTables, newTables: tables, changedPages: changed)
+            // Take the map out while it changes, so the update happens in place (no copy).
+            var map = try ownership ?? PageOwnership.build(source: oldPages, roots: roots)
+            ownership = nil
+            let applied = try map.apply(changedPages: changed, old: oldPages, new: newPages, roots: roots)
+            ownership = map
+            changes = try WALTransactionDecoder.changes(old: oldPages, new: newPages, ownership: map, ownershipChanges: applied,
+                                                        oldTables: oldTables, newTables: tables)
         } catch let e as PageDecodingError {
             throw WALCaptureError.undecodable(path: sourcePath, reason: "\(e)")
         } catch let e as RowImageError {

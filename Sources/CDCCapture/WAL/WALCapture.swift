@@ -52,6 +52,10 @@ public final class WALCapture {
     /// The captured tables at ``position``, and their versions.
     var tables: [WALTable] = []
     var versions = WALSchemaVersions(stateText: nil)
+    /// Every b-tree root at ``position`` (page 1, tables and indexes), for the page map.
+    var roots: [UInt32] = [1]
+    /// Page → b-tree map at ``position`` (4 bytes or so a page).
+    var ownership: PageOwnership?
     var schemaCookie: UInt32 = 0
     /// Set when a resync or initial epoch must run before streaming goes on.
     var pendingEpoch: String?

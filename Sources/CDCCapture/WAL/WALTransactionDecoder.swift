@@ -12,12 +12,14 @@ struct WALRowChange {
 
 /// Decodes a committed transaction's row changes from the page snapshots before and after it.
 ///
-/// Tables are matched across the commit by name, else by root page (a renamed table keeps
-/// its b-tree). A table rebuilt in one transaction (new table, copy, drop, rename: what
-/// migration tools do) keeps its name, so its rows are compared by key and only real
-/// differences are emitted. When a table's schema changed, old rows are read with the new
-/// schema when their records allow it (ADD COLUMN and RENAME COLUMN leave records as they
-/// are), else mapped by column name (DROP COLUMN rewrites them); events carry the new schema.
+/// The normal path reads only the pages the transaction touched (``TransactionDiff`` over the
+/// ``PageOwnership`` map). Tables are matched across the commit by name, else by root page
+/// (a renamed table keeps its b-tree). A table rebuilt in one transaction (new table, copy,
+/// drop, rename: what migration tools do) keeps its name, so its rows are compared by key
+/// and only real differences are emitted. When a table's schema changed, old rows are read
+/// with the new schema when their records allow it (ADD COLUMN and RENAME COLUMN leave records
+/// as they are), else mapped by column name (DROP COLUMN rewrites them); events carry the new
+/// schema, and a row whose image is the same after that mapping is not reported.
 ///
 /// Order (docs/wal-capture.md): tables by name (bytewise), then rows by key.
 enum WALTransactionDecoder {
@@ -25,12 +27,13 @@ enum WALTransactionDecoder {
     ///
     /// - Parameters:
     ///   - old: the pages at the previous commit; `new`: at this commit.
+    ///   - ownership: the page map after ``PageOwnership/apply(changedPages:old:new:roots:rebuildThreshold:)``
+    ///     for this transaction, and `ownershipChanges` what that apply returned.
     ///   - oldTables, newTables: the captured tables at each.
-    ///   - changedPages: the pages the transaction wrote.
     /// - Throws: ``PageDecodingError``, ``RowImageError``.
-    static func changes(old: some PageSource, new: some PageSource, oldTables: [WALTable], newTables: [WALTable], changedPages: Set<UInt32>) throws -> [WALRowChange] {
-        let oldWalker = try BTreeWalker(source: old)
-        let newWalker = try BTreeWalker(source: new)
+    static func changes<Old: PageSource, New: PageSource>(old: Old, new: New, ownership: PageOwnership, ownershipChanges: PageOwnership.Changes,
+                                                          oldTables: [WALTable], newTables: [WALTable]) throws -> [WALRowChange] {
+        let diff = TransactionDiff(old: old, new: new, ownership: ownership, changes: ownershipChanges)
         let oldByName = Dictionary(oldTables.map { ($0.schema.name, $0) }, uniquingKeysWith: { a, _ in a })
         let oldByRoot = Dictionary(oldTables.map { ($0.rootPage, $0) }, uniquingKeysWith: { a, _ in a })
         let newNames = Set(newTables.map(\.schema.name))
@@ -38,24 +41,48 @@ enum WALTransactionDecoder {
         for table in newTables {
             // By name; else a table whose name is gone but whose b-tree this is (a rename).
             let previous = oldByName[table.schema.name] ?? oldByRoot[table.rootPage].flatMap { newNames.contains($0.schema.name) ? nil : $0 }
-            let before = try previous.map { try rows(of: $0, readAs: table, walker: oldWalker) } ?? []
-            let after = try rows(of: table, readAs: table, walker: newWalker)
-            var oldByKey: [[SQLiteValue]: [SQLiteValue]] = [:]
-            for r in before { oldByKey[r.key] = r.image }
-            var seen = Set<[SQLiteValue]>()
-            for r in after {
-                seen.insert(r.key)
-                if let previous = oldByKey[r.key] {
-                    if previous != r.image {
-                        out.append(WALRowChange(table: table.schema, operation: .update, key: r.key, before: previous, after: r.image))
-                    }
-                } else {
-                    out.append(WALRowChange(table: table.schema, operation: .insert, key: r.key, before: nil, after: r.image))
+            let kind: DiffedTree.Kind = table.layout.isWithoutRowID ? .withoutRowID(primaryKeyFieldCount: table.layout.keyFieldCount) : .table
+            if let previous, previous.layout.isWithoutRowID != table.layout.isWithoutRowID {
+                // The table became (or stopped being) WITHOUT ROWID: two kinds of b-tree.
+                out += try fullComparison(old: old, new: new, previous: previous, table: table)
+                continue
+            }
+            let tree = DiffedTree(rootBefore: previous?.rootPage, rootAfter: table.rootPage, kind: kind)
+            let before = ImageConverter(from: previous ?? table, to: table)
+            let after = ImageConverter(from: table, to: table)
+            var changes: [WALRowChange] = []
+            do {
+                try diff.run(trees: [tree]) { _, delta in
+                    let rowid: Int64? = if case .rowid(let r) = delta.key { r } else { nil }
+                    let b = try delta.before.map { try before.image(record: $0, rowid: rowid) }
+                    let a = try delta.after.map { try after.image(record: $0, rowid: rowid) }
+                    if let change = WALRowChange(table: table, rowid: rowid, before: b, after: a) { changes.append(change) }
                 }
+            } catch let e as PageDecodingError where e.kind == .keysOutOfOrder {
+                // A WITHOUT ROWID key declared DESC or with another collation: the tree's order
+                // is not BINARY order, which the streaming merge needs. Compare in memory.
+                changes = try fullComparison(old: old, new: new, previous: previous, table: table)
             }
-            for r in before where !seen.contains(r.key) {
-                out.append(WALRowChange(table: table.schema, operation: .delete, key: r.key, before: r.image, after: nil))
-            }
+            out += changes
+        }
+        return out
+    }
+
+    /// Compares every row of the table before and after, by key, in memory: the fallback when
+    /// the page diff cannot be used. Memory O(rows of the table).
+    static func fullComparison(old: some PageSource, new: some PageSource, previous: WALTable?, table: WALTable) throws -> [WALRowChange] {
+        let before = try previous.map { try rows(of: $0, readAs: table, walker: try BTreeWalker(source: old)) } ?? []
+        let after = try rows(of: table, readAs: table, walker: try BTreeWalker(source: new))
+        var oldByKey: [[SQLiteValue]: [SQLiteValue]] = [:]
+        for r in before { oldByKey[r.key] = r.image }
+        var out: [WALRowChange] = []
+        var seen = Set<[SQLiteValue]>()
+        for r in after {
+            seen.insert(r.key)
+            if let change = WALRowChange(table: table, key: r.key, before: oldByKey[r.key], after: r.image) { out.append(change) }
+        }
+        for r in before where !seen.contains(r.key) {
+            out.append(WALRowChange(table: table.schema, operation: .delete, key: r.key, before: r.image, after: nil))
         }
         return out
     }
@@ -64,19 +91,45 @@ enum WALTransactionDecoder {
     private static func rows(of table: WALTable, readAs target: WALTable, walker: BTreeWalker<some PageSource>) throws -> [(key: [SQLiteValue], image: [SQLiteValue])] {
         var out: [(key: [SQLiteValue], image: [SQLiteValue])] = []
         let converter = ImageConverter(from: table, to: target)
-        let keyIndices = target.schema.keyColumnIndices
         if table.layout.isWithoutRowID {
             try walker.forEachIndexEntry(rootPage: table.rootPage) { record in
                 let image = try converter.image(record: record, rowid: nil)
-                out.append((keyIndices.map { image[$0] }, image))
+                out.append((WALRowChange.key(of: target, rowid: nil, image: image), image))
             }
         } else {
             try walker.forEachTableRow(rootPage: table.rootPage) { row in
                 let image = try converter.image(record: row.values, rowid: row.rowid)
-                out.append((target.schema.hasRowIDKey ? [.integer(row.rowid)] : keyIndices.map { image[$0] }, image))
+                out.append((WALRowChange.key(of: target, rowid: row.rowid, image: image), image))
             }
         }
         return out
+    }
+}
+
+extension WALRowChange {
+    /// The event key of a row: its rowid for a table keyed by rowid, else its key columns.
+    static func key(of table: WALTable, rowid: Int64?, image: [SQLiteValue]) -> [SQLiteValue] {
+        if table.schema.hasRowIDKey, let rowid { return [.integer(rowid)] }
+        return table.schema.keyColumnIndices.map { $0 < image.count ? image[$0] : .null }
+    }
+
+    /// The change between two images of one key, or `nil` when there is none.
+    init?(table: WALTable, rowid: Int64?, before: [SQLiteValue]?, after: [SQLiteValue]?) {
+        // An update keeps the old key (a rowid table's primary-key columns may change while
+        // its rowid stays): the same convention as the change-table mode.
+        guard let image = before ?? after else { return nil }
+        self.init(table: table, key: WALRowChange.key(of: table, rowid: rowid, image: image), before: before, after: after)
+    }
+
+    init?(table: WALTable, key: [SQLiteValue], before: [SQLiteValue]?, after: [SQLiteValue]?) {
+        switch (before, after) {
+        case (nil, nil): return nil
+        case (let b?, let a?):
+            if b == a { return nil }
+            self.init(table: table.schema, operation: .update, key: key, before: b, after: a)
+        case (nil, let a?): self.init(table: table.schema, operation: .insert, key: key, before: nil, after: a)
+        case (let b?, nil): self.init(table: table.schema, operation: .delete, key: key, before: b, after: nil)
+        }
     }
 }
 
