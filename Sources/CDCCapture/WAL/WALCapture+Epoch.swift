@@ -19,11 +19,14 @@ extension WALCapture {
     /// mid-epoch reruns the epoch.
     /// - Returns: events appended, or `nil` when `stop()` ended it early.
     func runEpoch(reason: String, until stop: () -> Bool) throws -> Int? {
+        // Most of the WAL is read before the barrier, so the service's writers wait only for
+        // the frames committed in between.
+        try readWholeWAL(continuing: false)
         try barrier.execute("BEGIN IMMEDIATE")
         do {
             try endAllPins()
             try takePin()
-            try readWholeWAL()
+            try readWholeWAL(continuing: true)
             try barrier.execute("ROLLBACK")
         } catch {
             try? barrier.execute("ROLLBACK")
@@ -76,14 +79,29 @@ extension WALCapture {
 
     /// Reads every committed transaction of the WAL into ``pageMap`` and sets ``position``
     /// to its end (or `nil` without a WAL).
-    private func readWholeWAL() throws {
-        pageMap = WALPageMap()
-        guard let wal = try walFile(), var reader = try WALReader(source: wal) else {
+    /// - Parameter continuing: go on from ``position`` when the WAL is still the same
+    ///   generation (else, and when `false`, read it from its first frame).
+    private func readWholeWAL(continuing: Bool) throws {
+        guard let wal = try walFile(), let fresh = try WALReader(source: wal) else {
             position = nil
+            pageMap = WALPageMap()
             return
+        }
+        var reader = fresh
+        if continuing, let p = position, p.header == fresh.position.header {
+            reader = WALReader(resumingAt: p)
+        } else {
+            pageMap = WALPageMap()
         }
         while true {
             let result = try reader.readCommittedTransactions(from: wal, maximumTransactionCount: 1_024)
+            if result.end == .headerChanged {
+                // Restarted between the two reads: start over on the new generation.
+                guard let again = try WALReader(source: wal) else { position = nil; pageMap = WALPageMap(); return }
+                reader = again
+                pageMap = WALPageMap()
+                continue
+            }
             for t in result.transactions { pageMap.add(t) }
             if result.end != .transactionLimit { break }
         }
