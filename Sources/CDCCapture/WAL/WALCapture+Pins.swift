@@ -33,20 +33,18 @@ extension WALCapture {
     /// Lets the WAL restart: under the agent's own write lock (no writer can append),
     /// captures the last frames, releases its pins, runs a PASSIVE checkpoint, takes a new
     /// pin (mark 0 when everything was copied), and releases the write lock. Never RESTART
-    /// or TRUNCATE (protocol step 3). Skipped, without waiting, while the service writes.
+    /// or TRUNCATE (protocol step 3). Skipped when the write lock cannot be had within
+    /// ``Options/barrierWaitMilliseconds``.
     /// - Returns: events appended while the barrier was held.
     func barrierCycle() throws -> Int {
-        let started = DispatchTime.now().uptimeNanoseconds
-        do {
-            try barrier.setBusyTimeout(milliseconds: 0)
-            defer { try? barrier.setBusyTimeout(milliseconds: options.busyTimeoutMilliseconds) }
-            try barrier.execute("BEGIN IMMEDIATE")
-        } catch let e as SQLiteError where e.code == .busy || e.code == .locked {
+        guard try acquireBarrier() else {
+            logger.debug("\(sourcePath): barrier not acquired within \(options.barrierWaitMilliseconds) ms; WAL at frame \(position?.frameIndex ?? 0)")
             return 0
         }
+        let started = DispatchTime.now().uptimeNanoseconds
         var appended = 0
         do {
-            appended = try readAndCapture()
+            appended = try readAndCapture().appended
             if pendingEpoch == nil {
                 try endAllPins()
                 let result = try pins[0].query("PRAGMA wal_checkpoint(PASSIVE)").first ?? []
@@ -61,5 +59,27 @@ extension WALCapture {
             throw error
         }
         return appended
+    }
+
+    /// Tries to take the write lock (`BEGIN IMMEDIATE`) for up to
+    /// ``Options/barrierWaitMilliseconds``, one attempt every 200 µs without SQLite's busy
+    /// handler. SQLite's lock has no queue, and its busy handler sleeps 1 to 100 ms between
+    /// attempts, so against a service that starts its next transaction microseconds after
+    /// each commit it would almost never land in the gap; frequent short attempts do.
+    /// Waiting blocks nobody: the agent holds nothing meanwhile.
+    /// - Returns: whether the barrier is held.
+    func acquireBarrier() throws -> Bool {
+        try barrier.setBusyTimeout(milliseconds: 0)
+        defer { try? barrier.setBusyTimeout(milliseconds: options.busyTimeoutMilliseconds) }
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, options.barrierWaitMilliseconds)) * 1_000_000
+        while true {
+            do {
+                try barrier.execute("BEGIN IMMEDIATE")
+                return true
+            } catch let e as SQLiteError where e.code == .busy || e.code == .locked {
+                if DispatchTime.now().uptimeNanoseconds >= deadline { return false }
+                usleep(200)
+            }
+        }
     }
 }

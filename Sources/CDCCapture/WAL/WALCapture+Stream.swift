@@ -12,6 +12,9 @@ enum WALStateKey {
     static let databaseInode = "db_inode", databaseDevice = "db_device"
     static let schemas = "wal_schemas"
     static let stateLSN = "state_lsn"
+    /// Written by ``WALCapture/close()`` only: it captured to the WAL's end under its barrier,
+    /// then closed, and the database file then had this size and modification time.
+    static let closedCaughtUp = "closed_caught_up", closedSize = "closed_db_size", closedModified = "closed_db_mtime_ns"
 }
 
 extension WALCapture {
@@ -41,20 +44,36 @@ extension WALCapture {
             return "the database file was replaced since the last run (another inode)"
         }
         guard case .integer(let frame)? = state[WALStateKey.frame] else { return "the stored WAL position is incomplete" }
+        // A clean stop captured to the WAL's end under the barrier before it closed. If no
+        // checkpoint has written the database file since (same size and modification time),
+        // nothing was copied out of a WAL the agent did not read, so whatever WAL there is
+        // now holds only frames written after the stop, from its first frame on.
+        let stat = try databaseFileStat()
+        let cleanStop = state[WALStateKey.closedCaughtUp] == .integer(1)
+            && state[WALStateKey.closedSize] == .integer(stat.size) && state[WALStateKey.closedModified] == .integer(stat.modifiedNanoseconds)
+        var hadGeneration = false
+        if case .integer? = state[WALStateKey.salt1] { hadGeneration = true }
         let wal = try walFile()
-        if frame == 0 && state[WALStateKey.salt1] == nil {
-            // The position was the database file alone: nothing was in the WAL then. Any
-            // WAL now is a generation the agent never saw, and its frames may have been
-            // checkpointed already.
-            guard let reader = try wal.flatMap({ try WALReader(source: $0) }) else { position = nil; return try loadTables() }
-            _ = reader
-            return "a WAL appeared while the agent was stopped"
+        guard let wal, let reader = try WALReader(source: wal) else {
+            // No WAL (or an empty one): the database file alone.
+            if cleanStop || (frame == 0 && !hadGeneration) {
+                position = nil
+                pageMap = WALPageMap()
+                return try loadTables()
+            }
+            return "the WAL was checkpointed and removed or truncated while the agent was stopped"
         }
-        guard let wal, let reader = try WALReader(source: wal) else { return "the WAL was removed while the agent was stopped" }
         let header = reader.position.header
-        guard state[WALStateKey.salt1] == .integer(Int64(header.salt1)), state[WALStateKey.salt2] == .integer(Int64(header.salt2)),
-              state[WALStateKey.checkpointSequence] == .integer(Int64(header.checkpointSequence)) else {
-            return "the WAL was reset (checkpointed and restarted) while the agent was stopped"
+        let sameGeneration = state[WALStateKey.salt1] == .integer(Int64(header.salt1)) && state[WALStateKey.salt2] == .integer(Int64(header.salt2))
+        guard sameGeneration else {
+            if cleanStop, (checkpointInfo()?.backfilledFrames ?? 0) == 0 {
+                position = reader.position
+                pageMap = WALPageMap()
+                return try loadTables()
+            }
+            return !hadGeneration
+                ? "a WAL appeared while the agent was stopped"
+                : "the WAL was reset (checkpointed and restarted) while the agent was stopped"
         }
         var r = reader
         var map = WALPageMap()
@@ -68,12 +87,19 @@ extension WALCapture {
               state[WALStateKey.checksum2] == .integer(Int64(r.position.checksum.second)) else {
             return "the WAL's frames up to the stored position differ from the ones captured"
         }
-        if let info = WALIndexCheckpointInfo.read(databasePath: sourcePath), Int(info.backfilledFrames) > frame {
+        if let info = checkpointInfo(), Int(info.backfilledFrames) > frame {
             return "a checkpoint copied frames past the stored position into the database file while the agent was stopped"
         }
         position = r.position
         pageMap = map
         return try loadTables()
+    }
+
+    /// The database file's size in bytes and modification time in nanoseconds.
+    func databaseFileStat() throws -> (size: Int64, modifiedNanoseconds: Int64) {
+        var st = stat()
+        guard stat(sourcePath, &st) == 0 else { throw SQLiteError(code: .cantOpen, message: "cannot stat the database", path: sourcePath) }
+        return (Int64(st.st_size), Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec))
     }
 
     /// Reads the captured tables at ``position`` from its pages, and builds the page map
@@ -146,6 +172,10 @@ extension WALCapture {
             WALStateKey.schemas: .string(versions.stateText),
             WALStateKey.stateLSN: .integer(try log.lastLSN().rawValue + Int64(count)),
             WALStateKey.frame: .integer(Int64(position?.frameIndex ?? 0)),
+            WALStateKey.closedCaughtUp: .integer(0),
+            // Explicit NULLs: the state merges keys, and a stale generation must not survive.
+            WALStateKey.salt1: .null, WALStateKey.salt2: .null, WALStateKey.checkpointSequence: .null,
+            WALStateKey.checksum1: .null, WALStateKey.checksum2: .null,
         ]
         if let p = position {
             state[WALStateKey.salt1] = .integer(Int64(p.header.salt1))
@@ -157,25 +187,38 @@ extension WALCapture {
         return state
     }
 
-    /// Takes a new pin, reads and captures every committed transaction after ``position``,
-    /// then releases the old pin (docs/wal-capture-protocol.md, step 1).
-    /// - Returns: events appended.
-    func advance() throws -> Int {
+    /// Takes a new pin, reads and captures the committed transactions after ``position`` up
+    /// to at least the new pin's snapshot, then releases the old pin (docs/wal-capture-protocol.md,
+    /// step 1).
+    ///
+    /// SQLite does not say which frame the new pin's snapshot ends at, but it cannot end past
+    /// the frames the file held just after the pin was taken; reading that far is enough. It
+    /// also bounds the work of one call while a service writes without pause, so the caller
+    /// gets to run its barrier cycle between calls.
+    /// - Returns: events appended, and whether reading reached the end of the committed frames.
+    func advance() throws -> (appended: Int, caughtUp: Bool) {
         let old = activePin
         try takePin()
-        let appended = try readAndCapture()
+        var limit: Int?
+        if let header = position?.header, let size = WALFileStamp(path: sourcePath + "-wal")?.size {
+            limit = max(0, (Int(size) - WALFormat.headerSize) / header.frameSize)
+        }
+        let result = try readAndCapture(untilFrame: limit)
         if let old, old != activePin { try endPin(old) }
-        return appended
+        return result
     }
 
-    /// Captures the committed transactions after ``position`` (the caller holds a pin).
-    func readAndCapture() throws -> Int {
-        guard pendingEpoch == nil, let wal = try walFile() else { return 0 }
+    /// Captures the committed transactions after ``position`` (the caller holds a pin), up to
+    /// the end of the committed frames, or, with `untilFrame`, until the position reaches that
+    /// frame of the current generation.
+    /// - Returns: events appended, and whether reading reached the end.
+    func readAndCapture(untilFrame limit: Int? = nil) throws -> (appended: Int, caughtUp: Bool) {
+        guard pendingEpoch == nil, let wal = try walFile() else { return (0, true) }
         var reader: WALReader
         if let p = position {
             reader = WALReader(resumingAt: p)
         } else {
-            guard let r = try WALReader(source: wal) else { return 0 }
+            guard let r = try WALReader(source: wal) else { return (0, true) }
             reader = r
             position = r.position
             pageMap = WALPageMap()
@@ -186,22 +229,28 @@ extension WALCapture {
             let result = try reader.readCommittedTransactions(from: wal, maximumTransactionCount: 64)
             if result.end == .headerChanged {
                 try flush()
-                guard try followRestart(wal) else { return batch.appended }
-                reader = WALReader(resumingAt: position!)
+                guard try followRestart(wal), let p = position else { return (batch.appended, true) }
+                reader = WALReader(resumingAt: p)
+                // The limit counted frames of the old generation.
                 continue
             }
             for t in result.transactions {
                 guard try capture(t, into: batch) else {
                     try flush()
-                    return batch.appended
+                    return (batch.appended, true)
                 }
                 if batch.isFull { try flush() }
             }
             if result.end != .transactionLimit { break }
+            if let limit, reader.position.frameIndex >= limit {
+                try flush()
+                pinnedSincePosition = true
+                return (batch.appended, false)
+            }
         }
         try flush()
         pinnedSincePosition = true
-        return batch.appended
+        return (batch.appended, true)
     }
 
     /// The WAL header changed under a held pin: SQLite restarted the WAL after a full
@@ -213,13 +262,17 @@ extension WALCapture {
         guard let reader = try WALReader(source: wal) else { return false }
         let old = position?.header
         let new = reader.position.header
-        if pinnedSincePosition, let old, new.checkpointSequence == old.checkpointSequence &+ 1 {
-            logger.debug("\(sourcePath): the WAL restarted (checkpoint sequence \(new.checkpointSequence))")
+        // Each restart adds one to salt-1 in the shared wal-index header (wal.c,
+        // walRestartHdr). The checkpoint sequence is no such counter: a connection writes its
+        // own copy of it into a new header, so after another connection's TRUNCATE it can
+        // stay the same.
+        if pinnedSincePosition, let old, new.salt1 == old.salt1 &+ 1 {
+            logger.debug("\(sourcePath): the WAL restarted (salt-1 \(new.salt1))")
             position = reader.position
             pageMap = WALPageMap()
             return true
         }
-        logger.warning("\(sourcePath): the WAL was reset in a way that may have lost frames (checkpoint sequence \(old?.checkpointSequence ?? 0) → \(new.checkpointSequence)); running a resync epoch")
+        logger.warning("\(sourcePath): the WAL was reset in a way that may have lost frames (salt-1 \(old?.salt1 ?? 0) → \(new.salt1)); running a resync epoch")
         pendingEpoch = "resync"
         return false
     }
@@ -246,7 +299,7 @@ extension WALCapture {
         // transaction's events is appended, and once more at its end.
         let safeFrames = oldCommit.map { $0.frameIndex + 1 } ?? 0
         func validate() throws {
-            if let info = WALIndexCheckpointInfo.read(databasePath: sourcePath), Int(info.backfilledFrames) > safeFrames {
+            if let info = checkpointInfo(), Int(info.backfilledFrames) > safeFrames {
                 throw BackfillRace()
             }
         }

@@ -25,6 +25,10 @@ public final class WALCapture {
         /// Once the WAL holds this many frames and the agent has read them all, it runs one
         /// barrier cycle so that the WAL can restart (SQLite's default autocheckpoint is 1,000).
         public var checkpointThresholdFrames: Int = 1_000
+        /// How long the barrier waits for the service's write lock before it gives up until
+        /// the next capture. The wait blocks nobody (the agent holds nothing while it waits);
+        /// a service that writes without pause needs one, or the WAL could never restart.
+        public var barrierWaitMilliseconds: Int32 = 100
         public init() {}
     }
 
@@ -40,7 +44,11 @@ public final class WALCapture {
     let pins: [Connection]
     let barrier: Connection
     let catalog: WALSchemaCatalog
+    /// Kept open for the capture's life, like ``walIndex``: closing a descriptor of the
+    /// database file would drop the process's POSIX locks on it, SQLite's included.
     let databaseFile: FileByteSource
+    /// The `-shm` file, opened once (see ``WALIndexFile`` for why it is never reopened).
+    var walIndex: WALIndexFile?
 
     /// Which of ``pins`` holds a read transaction now.
     var activePin: Int?
@@ -108,11 +116,32 @@ public final class WALCapture {
         if try c.tableExists(ChangeTableLayout.metaTable) { throw WALCaptureError.triggersInstalled(path: sourcePath) }
     }
 
-    /// Ends the pins and closes the source connections (the log stays open).
+    /// Stops capture cleanly: captures to the WAL's end under the barrier (so the stored
+    /// position is the end of what was committed), closes the source connections, and records
+    /// in the log that it stopped caught up, with the database file's size and modification
+    /// time. When this agent's connections are the last ones, SQLite checkpoints the WAL into
+    /// the file and deletes it on close; the next start then knows nothing was lost (see
+    /// docs/wal-capture.md, "Positions, restarts and resync epochs"). The log stays open.
     public func close() throws {
+        var caughtUp = false
+        if started, pendingEpoch == nil, (try? acquireBarrier()) == true {
+            caughtUp = (try? readAndCapture())?.caughtUp == true && pendingEpoch == nil
+            try? barrier.execute("ROLLBACK")
+        }
         for c in pins { try? c.execute("ROLLBACK"); try c.close() }
         try barrier.close()
+        walIndex = nil  // only now: no SQLite lock of this process is left to lose
+        if caughtUp, let stat = try? databaseFileStat() {
+            try log.saveState([WALStateKey.closedCaughtUp: .integer(1), WALStateKey.closedSize: .integer(stat.size),
+                               WALStateKey.closedModified: .integer(stat.modifiedNanoseconds)])
+        }
         agentLock.release()
+    }
+
+    /// The wal-index's checkpoint progress (`nil` without a `-shm` file).
+    func checkpointInfo() -> WALIndexCheckpointInfo? {
+        if walIndex == nil { walIndex = WALIndexFile(databasePath: sourcePath) }
+        return walIndex?.checkpointInfo()
     }
 
     /// Captures every transaction committed so far.
@@ -132,8 +161,17 @@ public final class WALCapture {
             guard let n = try runEpoch(reason: reason, until: stop) else { return 0 }
             appended += n
         }
-        appended += try advance()
-        if let p = position, p.frameIndex >= options.checkpointThresholdFrames {
+        // Each step reads at least to the snapshot of the pin it took; a service writing
+        // without pause keeps the steps coming until the agent catches up.
+        var caughtUp = false
+        repeat {
+            let step = try advance()
+            appended += step.appended
+            caughtUp = step.caughtUp
+        } while !caughtUp && pendingEpoch == nil && !stop()
+        // Only when caught up: under the barrier the agent reads what is left, and the
+        // service's writers wait for that.
+        if caughtUp, let p = position, p.frameIndex >= options.checkpointThresholdFrames {
             appended += try barrierCycle()
         }
         return appended

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The checkpoint progress SQLite publishes in the wal-index (the `-shm` file).
 ///
@@ -15,15 +18,33 @@ import Foundation
 public struct WALIndexCheckpointInfo: Hashable, Sendable {
     /// Frames `1...backfilledFrames` of the current WAL have been copied into the database file.
     public var backfilledFrames: UInt32
+}
 
-    /// Reads the `-shm` file beside `databasePath`.
-    /// - Returns: `nil` when the file is missing or shorter than the header (no WAL in use).
-    public static func read(databasePath: String) -> WALIndexCheckpointInfo? {
-        guard let handle = FileHandle(forReadingAtPath: databasePath + "-shm") else { return nil }
-        defer { try? handle.close() }
-        guard (try? handle.seek(toOffset: 96)) != nil,
-              let data = try? handle.read(upToCount: 4), data.count == 4 else { return nil }
-        let value = data.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
+/// The `-shm` file, opened once and kept open for the life of the capture.
+///
+/// It must never be opened and closed again while this process has SQLite connections to the
+/// database: POSIX advisory locks belong to the process, and closing *any* descriptor of a
+/// file releases *all* of the process's locks on it (fcntl(2), "Advisory record locking"), so
+/// a stray close would silently drop the read-mark locks of the agent's pins, and SQLite
+/// would then restart the WAL under the agent. (The first stress run found exactly that.)
+/// SQLite's own descriptors are safe; ours is the one that must stay open.
+final class WALIndexFile {
+    private let descriptor: Int32
+
+    /// Opens `<databasePath>-shm` read-only; `nil` when it does not exist.
+    init?(databasePath: String) {
+        let fd = open(databasePath + "-shm", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        descriptor = fd
+    }
+
+    deinit { close(descriptor) }
+
+    /// The checkpoint progress now, or `nil` when the file is shorter than the header.
+    func checkpointInfo() -> WALIndexCheckpointInfo? {
+        var value: UInt32 = 0
+        let n = withUnsafeMutableBytes(of: &value) { pread(descriptor, $0.baseAddress, 4, 96) }
+        guard n == 4 else { return nil }
         return WALIndexCheckpointInfo(backfilledFrames: value)
     }
 }
