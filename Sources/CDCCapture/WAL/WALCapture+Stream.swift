@@ -262,12 +262,16 @@ extension WALCapture {
         guard let reader = try WALReader(source: wal) else { return false }
         let old = position?.header
         let new = reader.position.header
-        // Each restart adds one to salt-1 in the shared wal-index header (wal.c,
-        // walRestartHdr). The checkpoint sequence is no such counter: a connection writes its
-        // own copy of it into a new header, so after another connection's TRUNCATE it can
-        // stay the same.
-        if pinnedSincePosition, let old, new.salt1 == old.salt1 &+ 1 {
-            logger.debug("\(sourcePath): the WAL restarted (salt-1 \(new.salt1))")
+        // Neither header counter says how many restarts happened: the checkpoint sequence is
+        // each connection's own copy, and a connection that never restarted the WAL itself
+        // writes fresh random salts when it starts one at frame 0 (wal.c, sqlite3WalFrames).
+        // The pins are the proof instead: while the agent has held one without a gap since
+        // it read up to its position, SQLite could only restart a WAL whose every frame was
+        // backfilled, which a pin allows only up to frames the agent had read (facts 1-4 of
+        // docs/wal-capture-protocol.md); a WAL deleted and created anew needs every other
+        // connection closed, which the pins (shared locks on the database file) prevent.
+        if pinnedSincePosition, let old, new.pageSize == old.pageSize {
+            logger.debug("\(sourcePath): the WAL restarted (salt-1 \(old.salt1) → \(new.salt1))")
             position = reader.position
             pageMap = WALPageMap()
             return true
