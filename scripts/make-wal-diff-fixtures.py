@@ -29,7 +29,9 @@ Each case folder holds:
                     {"$blob": base64}; before/after are column values in record order as
                     SELECT returns them (the INTEGER PRIMARY KEY column holds the rowid).
 
-Usage: python3 scripts/make-wal-diff-fixtures.py   (stdlib only; uses the system libsqlite3)
+Usage: python3 scripts/make-wal-diff-fixtures.py [CASE...]   (stdlib only; uses the system libsqlite3)
+The case recent-sqlite is written by a recent SQLite, the one the apsw package bundles
+(`pip install apsw`); without apsw the script leaves that case as it is.
 Keep the fixtures small (page sizes 512 and 1024): together they stay under about 1 MB.
 """
 import base64
@@ -75,11 +77,13 @@ def commit_frames(wal_path, page_size):
 class Case:
     """One fixture: a WAL-mode database, checkpoints off, the table states after each commit."""
 
-    def __init__(self, name, page_size=1024, auto_vacuum=None):
+    def __init__(self, name, page_size=1024, auto_vacuum=None, connect=None):
         self.name = name
         self.tmp = tempfile.mkdtemp(prefix="waldiff-")
         self.path = os.path.join(self.tmp, "db")
-        self.con = sqlite3.connect(self.path, isolation_level=None)
+        # Python's sqlite3 in autocommit mode, or another library's connection with the same
+        # execute/executemany/fetchone surface (apsw).
+        self.con = connect(self.path) if connect else sqlite3.connect(self.path, isolation_level=None)
         self.con.execute(f"PRAGMA page_size={page_size}")
         if auto_vacuum:
             self.con.execute(f"PRAGMA auto_vacuum={auto_vacuum}")
@@ -357,12 +361,46 @@ def case_without_rowid():
     return c.save()
 
 
+def case_recent_sqlite():
+    """The same kinds of change written by a recent SQLite (apsw bundles one): splits, overflow,
+    WITHOUT ROWID, a freed page reused, a schema change. None without apsw."""
+    try:
+        import apsw
+    except ImportError:
+        print("recent-sqlite: apsw is not installed (pip install apsw); case left as it is")
+        return None
+    print("recent-sqlite: SQLite", apsw.sqlite_lib_version())
+    c = Case("recent-sqlite", page_size=1024, connect=lambda path: apsw.Connection(path))
+    rnd = random.Random(54)
+    c.txn("create", "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT, b BLOB)",
+          "CREATE TABLE w(a TEXT, n INTEGER, v, PRIMARY KEY(a, n)) WITHOUT ROWID")
+    c.txn("bulk insert: leaf and interior splits", "INSERT INTO t VALUES (?, ?, ?)",
+          params=[(i, text(rnd, rnd.randint(5, 120)), bytes([i % 256]) * (i % 7)) for i in range(1, 400)])
+    c.txn("WITHOUT ROWID inserts", "INSERT INTO w VALUES (?, ?, ?)",
+          params=[(f"k{i % 13}", i, i * 0.5) for i in range(300)])
+    c.txn("overflow values", "UPDATE t SET v = ? WHERE id % 50 = 0", params=[(text(rnd, 3000),)])
+    c.txn("deletes free pages", "DELETE FROM t WHERE id BETWEEN 100 AND 300")
+    c.txn("freed pages reused by another table", "INSERT INTO w VALUES (?, ?, ?)",
+          params=[(f"z{i}", i, text(rnd, 60)) for i in range(200)])
+    # (ADD COLUMN is left to the capture tests: this fixture's expectations compare records,
+    # and SQLite's SELECT fills the new column in for old records.)
+    c.txn("an index, then updates through it", "CREATE INDEX t_v ON t(v)")
+    c.txn("updates after it", "UPDATE t SET v = v || '!' WHERE id % 3 = 0")
+    return c.save()
+
+
 def main():
+    import sys
     print("SQLite", sqlite3.sqlite_version)
+    wanted = set(sys.argv[1:])  # case names; none = every case
     total = 0
     for make in [case_splits_512, case_overflow, case_freed_reuse, case_create_drop, case_auto_vacuum_full,
-                 case_auto_vacuum_incremental, case_vacuum, case_without_rowid]:
+                 case_auto_vacuum_incremental, case_vacuum, case_without_rowid, case_recent_sqlite]:
+        if wanted and make.__name__[len("case_"):].replace("_", "-") not in wanted:
+            continue
         out = make()
+        if out is None:
+            continue
         size = sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out))
         total += size
         print(f"{os.path.basename(out):26} {size:>9} bytes")

@@ -8,7 +8,8 @@ import XCTest
 /// file, its WAL, and per committed transaction the row changes libsqlite3 showed.
 struct WALDiffFixture {
     static let names = ["splits-512", "overflow", "freed-reuse", "create-drop", "auto-vacuum-full",
-                        "auto-vacuum-incremental", "vacuum", "without-rowid"]
+                        "auto-vacuum-incremental", "vacuum", "without-rowid",
+                        "recent-sqlite"]  // written by SQLite 3.54 (apsw), the others by the system's 3.40
 
     /// A table as sqlite_schema and pragma table_info described it after a commit.
     struct Table {
