@@ -54,6 +54,11 @@ extension Event {
             w.endArray()
         case .heartbeat:
             break
+        case .schema(let s):
+            w.key("table"); w.string(s.table)
+            w.key("change"); w.string(s.kind.rawValue)
+            w.key("previous"); w.string(s.previousName)
+            w.key("schema"); w.raw(schemaJSON(s.schema))
         }
         w.endObject()
         return w.bytes

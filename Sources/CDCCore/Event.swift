@@ -96,6 +96,8 @@ public struct Event: Hashable, Sendable {
         case snapshotEnd(SnapshotEpoch)
         /// Emitted while the source is idle so lag stays measurable.
         case heartbeat
+        /// A table was created, altered, renamed or dropped.
+        case schema(SchemaChange)
     }
 
     /// The event's LSN; for a row change this is also its row version.
@@ -123,7 +125,13 @@ public struct Event: Hashable, Sendable {
     public var rowVersion: LSN { lsn }
 
     /// The table a change applies to, or `nil` for markers.
-    public var tableName: String? { change?.table.name }
+    public var tableName: String? {
+        switch body {
+        case .change(let c): return c.table.name
+        case .schema(let s): return s.table
+        default: return nil
+        }
+    }
 
     /// The `type` field of the JSON form.
     public var typeName: String {
@@ -132,6 +140,7 @@ public struct Event: Hashable, Sendable {
         case .snapshotStart: return "snapshot_start"
         case .snapshotEnd: return "snapshot_end"
         case .heartbeat: return "heartbeat"
+        case .schema: return "schema"
         }
     }
 }

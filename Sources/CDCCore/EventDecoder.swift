@@ -26,7 +26,7 @@ public final class EventDecoder {
     public init() {}
 
     enum Field: Int, CaseIterable {
-        case v, lsn, type, source, tsMilliseconds, txn, table, op, schema, key, before, after, version, epoch, reason, tables
+        case v, lsn, type, source, tsMilliseconds, txn, table, op, schema, key, before, after, version, epoch, reason, tables, change, previous
         var name: String {
             switch self {
             case .v: return "v"
@@ -45,21 +45,24 @@ public final class EventDecoder {
             case .epoch: return "epoch"
             case .reason: return "reason"
             case .tables: return "tables"
+            case .change: return "change"
+            case .previous: return "previous"
             }
         }
 
         /// The field a member name spells, without allocating.
         static func named(_ t: JSONPullReader.Token, in r: JSONPullReader) -> Field? {
             switch t {
-            case .range(let range) where range.count <= 7:
+            case .range(let range) where range.count <= 8:
                 switch range.count {
                 case 1: return r.token(t, equals: "v") ? .v : nil
                 case 2: return r.token(t, equals: "op") ? .op : nil
                 case 3: return r.token(t, equals: "lsn") ? .lsn : r.token(t, equals: "txn") ? .txn : r.token(t, equals: "key") ? .key : nil
                 case 4: return r.token(t, equals: "type") ? .type : nil
                 case 5: return r.token(t, equals: "ts_ms") ? .tsMilliseconds : r.token(t, equals: "table") ? .table : r.token(t, equals: "after") ? .after : r.token(t, equals: "epoch") ? .epoch : nil
-                case 6: return r.token(t, equals: "source") ? .source : r.token(t, equals: "schema") ? .schema : r.token(t, equals: "before") ? .before : r.token(t, equals: "reason") ? .reason : r.token(t, equals: "tables") ? .tables : nil
+                case 6: return r.token(t, equals: "source") ? .source : r.token(t, equals: "schema") ? .schema : r.token(t, equals: "before") ? .before : r.token(t, equals: "reason") ? .reason : r.token(t, equals: "tables") ? .tables : r.token(t, equals: "change") ? .change : nil
                 case 7: return r.token(t, equals: "version") ? .version : nil
+                case 8: return r.token(t, equals: "previous") ? .previous : nil
                 default: return nil
                 }
             case .range:
@@ -111,7 +114,7 @@ public final class EventDecoder {
         try r.expect(UInt8(ascii: "{"), "an event object")
         var v: Int64?, lsnValue: Int64?, ts: Int64?, version: Int64?, epoch: Int64?
         var typeToken: JSONPullReader.Token?, opToken: JSONPullReader.Token?, tableToken: JSONPullReader.Token?
-        var reason: String?
+        var reason: String?, changeKind: String?, previous: String?
         var sourceRange: Range<Int>?, txnRange: Range<Int>?, tablesRange: Range<Int>?
         var entry: SchemaEntry?
         var key = ImageSlot.absent, before = ImageSlot.absent, after = ImageSlot.absent
@@ -141,6 +144,8 @@ public final class EventDecoder {
             case .op: opToken = try readStringToken(&r, field.name, c)
             case .table: tableToken = try readStringToken(&r, field.name, c)
             case .reason: reason = try readString(&r, field.name, c)
+            case .change: changeKind = try readString(&r, field.name, c)
+            case .previous: previous = try readString(&r, field.name, c)
             case .source: sourceRange = try skipKnown(&r, lastSource?.bytes)
             case .txn: txnRange = try r.skipValue()
             case .tables: tablesRange = try r.skipValue()
@@ -217,6 +222,13 @@ public final class EventDecoder {
             body = r.token(type, equals: "snapshot_start") ? .snapshotStart(marker) : .snapshotEnd(marker)
         } else if r.token(type, equals: "heartbeat") {
             body = .heartbeat
+        } else if r.token(type, equals: "schema") {
+            let tableName = tableNameString(try required(tableToken, .table), r)
+            let kindText = try required(changeKind, .change)
+            guard let kind = SchemaChange.Kind(rawValue: kindText) else { throw c.fail("change", "unknown schema change \"\(kindText)\"") }
+            guard var entry else { throw c.fail("schema", "missing") }
+            entry.schema.name = tableName
+            body = .schema(SchemaChange(table: tableName, kind: kind, previousName: try required(previous, .previous), schema: entry.schema))
         } else {
             throw c.fail("type", "unknown event type \"\(String(decoding: r.tokenBytes(type), as: UTF8.self))\"")
         }

@@ -138,6 +138,11 @@ public final class SQLiteSink {
             summary.rowsRemovedByEpochs += try finishEpoch(epoch)
         case .heartbeat:
             break
+        case .schema(let s):
+            // The change events that follow carry the new schema, which is what the replica
+            // tables are built from; the schema event itself only says it in advance.
+            logger.info("source table \(quoteIdentifier(s.previousName)): \(s.kind.rawValue)\(s.kind == .rename ? " to \(quoteIdentifier(s.table))" : ""), schema version \(s.schema.version), LSN \(event.lsn)")
+            summary.skipped += 1
         }
     }
 

@@ -2,7 +2,8 @@ import CDCCore
 import CDCSQLite
 
 extension EventLog {
-    /// The newest schema of every table that has a row change in the log, by table name.
+    /// The newest schema of every table that has a row change or a schema event in the log
+    /// (a table whose newest event is its drop is left out), by table name.
     ///
     /// Sinks use it at start-up to check a projection against the tables before applying
     /// anything.
@@ -19,7 +20,11 @@ extension EventLog {
             default: throw EventLogError.corruptEvent(path: path, lsn: LSN(lsn), reason: "the event is not text")
             }
             do {
-                if let change = try Event(jsonLine: bytes).change { schemas[change.table.name] = change.table }
+                switch try Event(jsonLine: bytes).body {
+                case .change(let change): schemas[change.table.name] = change.table
+                case .schema(let s) where s.kind != .drop: schemas[s.table] = s.schema
+                default: break
+                }
             } catch let e as EventDecodingError {
                 throw EventLogError.corruptEvent(path: path, lsn: LSN(lsn), reason: e.description)
             }

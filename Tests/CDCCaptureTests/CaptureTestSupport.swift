@@ -60,7 +60,7 @@ struct TestReplica {
 
     mutating func apply(_ e: Event) {
         switch e.body {
-        case .heartbeat: break
+        case .heartbeat, .schema: break
         case .snapshotStart(let epoch): openEpochs[epoch.epoch.rawValue] = Set(epoch.tables)
         case .snapshotEnd(let epoch):
             // Rows older than the epoch that the epoch did not carry are gone at the source.

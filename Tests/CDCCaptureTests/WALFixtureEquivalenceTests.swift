@@ -79,7 +79,7 @@ final class WALFixtureEquivalenceTests: XCTestCase {
                 if inEpoch { epoch.append(e) }
                 else if let last = groups.last?.last?.change, last.transaction.id == c.transaction.id { groups[groups.count - 1].append(e) }
                 else { groups.append([e]) }
-            case .heartbeat: break
+            case .heartbeat, .schema: break
             }
         }
         return (epoch, groups)

@@ -135,7 +135,7 @@ final class WALCaptureTests: XCTestCase {
             if round == 60 {
                 try h.writer.execute("ALTER TABLE items ADD COLUMN stock INTEGER DEFAULT 5")
                 let events = try h.captured()
-                XCTAssertTrue(events.isEmpty, "adding a column with a default changes no stored row")
+                XCTAssertEqual(events.map(\.typeName), ["schema"], "adding a column with a default changes no stored row")
                 before = try Self.contents(h.writer)
                 continue
             }
@@ -371,5 +371,43 @@ final class WALCaptureTests: XCTestCase {
         var replayed = before
         Self.replay(events, onto: &replayed)
         XCTAssertEqual(replayed, try Self.contents(h.writer))
+    }
+
+    /// Schema events: one per table that a transaction created, altered, renamed or dropped,
+    /// before that transaction's row changes, with the schema version grown by one.
+    func testSchemaChangesComeAsSchemaEvents() throws {
+        var h = try Harness(prefix: "wal-schema", schema: "CREATE TABLE a(id INTEGER PRIMARY KEY, v);")
+        _ = try h.captured()
+        func schemaEvents(_ sql: String) throws -> [String] {
+            try h.writer.execute(sql)
+            return try h.captured().compactMap { e -> String? in
+                guard case .schema(let s) = e.body else { return nil }
+                return "\(s.kind.rawValue) \(s.previousName)->\(s.table) v\(s.schema.version) \(s.schema.columnNames)"
+            }
+        }
+        XCTAssertEqual(try schemaEvents("CREATE TABLE b(k TEXT PRIMARY KEY, n) WITHOUT ROWID"), ["create b->b v1 [\"k\", \"n\"]"])
+        XCTAssertEqual(try schemaEvents("ALTER TABLE a ADD COLUMN w INTEGER DEFAULT 1"), ["alter a->a v2 [\"id\", \"v\", \"w\"]"])
+        XCTAssertEqual(try schemaEvents("ALTER TABLE a RENAME COLUMN v TO v2"), ["alter a->a v3 [\"id\", \"v2\", \"w\"]"])
+        XCTAssertEqual(try schemaEvents("ALTER TABLE a RENAME TO a2"), ["rename a->a2 v4 [\"id\", \"v2\", \"w\"]"])
+        XCTAssertEqual(try schemaEvents("DROP TABLE b"), ["drop b->b v1 [\"k\", \"n\"]"])
+        XCTAssertEqual(try schemaEvents("CREATE INDEX a2_v ON a2(v2)"), [], "an index is no table change")
+        try h.writer.execute("INSERT INTO a2(id, v2) VALUES (1, 'x')")
+        _ = try h.captured()
+        // A rebuild in one transaction: one alter, then only the rows whose values changed.
+        try h.writer.execute("""
+            BEGIN;
+            CREATE TABLE a2_new(id INTEGER PRIMARY KEY, v2 TEXT, w INTEGER, z DEFAULT 0);
+            INSERT INTO a2_new(id, v2, w) SELECT id, upper(v2), w FROM a2;
+            DROP TABLE a2;
+            ALTER TABLE a2_new RENAME TO a2;
+            COMMIT;
+            """)
+        let events = try h.captured()
+        XCTAssertEqual(events.map(\.typeName), ["schema", "change"])
+        if case .schema(let s)? = events.first?.body { XCTAssertEqual(s.kind, .alter); XCTAssertEqual(s.schema.version, 5) }
+        // z = 0 is the new column's default, so only v2's new value makes the row differ.
+        XCTAssertEqual(events.last?.change?.operation, .update)
+        XCTAssertEqual(events.last?.change?.after, [.integer(1), .string("X"), .integer(1), .integer(0)])
+        for e in events { XCTAssertEqual(try Event(jsonLine: e.jsonLine()), e, "round trip through the codec") }
     }
 }

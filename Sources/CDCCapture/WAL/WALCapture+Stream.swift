@@ -118,15 +118,36 @@ extension WALCapture {
     }
 
     /// Reads the schema of a snapshot into ``tables`` (versions stamped) and ``schemaCookie``.
-    func readSchema(from pages: some PageSource) throws {
+    /// - Returns: what changed against ``tables`` as it was (empty on the first read).
+    @discardableResult
+    func readSchema(from pages: some PageSource) throws -> [SchemaChange] {
         do {
             let walker = try BTreeWalker(source: pages)
             let entries = try walker.schema()
             roots = Set(entries.filter { ($0.type == "table" || $0.type == "index") && $0.rootPage > 0 }.map(\.rootPage) + [1]).sorted()
             var fresh = try catalog.tables(from: entries)
-            for i in fresh.indices { versions.stamp(&fresh[i].schema) }
+            let old = tables
+            let oldNames = Set(old.map(\.schema.name)), newNames = Set(fresh.map(\.schema.name))
+            let oldByRoot = Dictionary(old.map { ($0.rootPage, $0) }, uniquingKeysWith: { a, _ in a })
+            var changes: [SchemaChange] = []
+            var renamedFrom = Set<String>()
+            for i in fresh.indices {
+                let name = fresh[i].schema.name
+                if !oldNames.contains(name), let previous = oldByRoot[fresh[i].rootPage], !newNames.contains(previous.schema.name) {
+                    // Same b-tree, old name gone: ALTER TABLE … RENAME TO.
+                    versions.rename(from: previous.schema.name, to: name, schema: &fresh[i].schema)
+                    renamedFrom.insert(previous.schema.name)
+                    changes.append(SchemaChange(table: name, kind: .rename, previousName: previous.schema.name, schema: fresh[i].schema))
+                } else if versions.stamp(&fresh[i].schema), !old.isEmpty || schemaCookie != 0 {
+                    changes.append(SchemaChange(table: name, kind: oldNames.contains(name) ? .alter : .create, schema: fresh[i].schema))
+                }
+            }
+            for t in old where !newNames.contains(t.schema.name) && !renamedFrom.contains(t.schema.name) {
+                changes.append(SchemaChange(table: t.schema.name, kind: .drop, schema: t.schema))
+            }
             tables = fresh
             schemaCookie = walker.header.schemaCookie
+            return changes.sorted { Array($0.table.utf8).lexicographicallyPrecedes(Array($1.table.utf8)) }
         } catch let e as PageDecodingError {
             throw WALCaptureError.undecodable(path: sourcePath, reason: "\(e)")
         }
@@ -294,9 +315,10 @@ extension WALCapture {
         let oldPages = try snapshotSource(atCommit: oldCommit)
         let newPages = try snapshotSource(atCommit: newCommit)
         let changed = Set(transaction.frames.map(\.pageNumber))
+        var schemaChanges: [SchemaChange] = []
         if changed.contains(1) {
             let header = try DatabaseHeader.decode(try newPages.page(1)[0..<DatabaseHeader.size])
-            if let header, header.schemaCookie != oldCookie { try readSchema(from: newPages) }
+            if let header, header.schemaCookie != oldCookie { schemaChanges = try readSchema(from: newPages) }
         }
         // The old versions read from the database file are right only while no checkpoint has
         // copied a later frame into it (WALIndexCheckpointInfo): checked before any of this
@@ -309,6 +331,7 @@ extension WALCapture {
         }
         batch.beginTransaction(timestampMilliseconds: EventLog.nowMilliseconds())
         do {
+            for change in schemaChanges { try batch.add(change, validate: validate) }
             // Take the map out while it changes, so the update happens in place (no copy).
             var map = try ownership ?? PageOwnership.build(source: oldPages, roots: roots)
             ownership = nil

@@ -52,6 +52,17 @@ final class WALEventBatch {
         nextLSN += 1
     }
 
+    /// Adds a schema event of the current transaction; it comes before the transaction's row
+    /// changes and is not part of their group (docs/events.md, `schema`).
+    func add(_ change: SchemaChange, validate: () throws -> Void) throws {
+        if buffer.count >= limit {
+            try validate()
+            try append(state: [:])
+        }
+        buffer.append(Event(lsn: LSN(nextLSN), source: source, timestampMilliseconds: timestamp, body: .schema(change)))
+        nextLSN += 1
+    }
+
     /// Ends the current transaction: its last event (always still buffered, because a full
     /// buffer is appended before an event is added) says so.
     func endTransaction() {

@@ -29,6 +29,14 @@ struct WALSchemaVersions: Equatable {
         return true
     }
 
+    /// Moves a renamed table's versions to its new name, one version up (a rename is a
+    /// schema change: the table's name is part of what consumers address).
+    mutating func rename(from old: String, to new: String, schema: inout TableSchema) {
+        let previous = entries.removeValue(forKey: old)?.version ?? 0
+        schema.version = previous + 1
+        entries[new] = (schema.version, ChangeTableLayout.shapeText(of: schema))
+    }
+
     /// The state value: a JSON object `{table: [version, shape]}`.
     var stateText: String {
         let object = entries.mapValues { [NSNumber(value: $0.version), $0.shape] as [Any] }
