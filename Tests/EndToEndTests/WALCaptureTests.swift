@@ -27,7 +27,7 @@ final class WALCaptureTests: XCTestCase {
             CREATE TABLE "odd ""name"" t"(x, "select" TEXT);
             """
 
-        init(prefix: String, autocheckpoint: Int = 0, schema: String = Harness.defaultSchema) throws {
+        init(prefix: String, autocheckpoint: Int = 0, schema: String = Harness.defaultSchema, batchSize: Int = 5_000) throws {
             dir = try TemporaryDirectory(prefix: prefix)
             writer = try Connection(path: dir.path("source.db"), mode: .create)
             try writer.execute("PRAGMA journal_mode=WAL")
@@ -36,6 +36,7 @@ final class WALCaptureTests: XCTestCase {
             log = try EventLog(path: dir.path("events.db"), create: true)
             var options = WALCapture.Options()
             options.checkpointThresholdFrames = 200
+            options.batchSize = batchSize
             capture = try WALCapture(sourcePath: dir.path("source.db"), log: log, service: "svc", logger: .silent, options: options)
         }
 
@@ -219,6 +220,8 @@ final class WALCaptureTests: XCTestCase {
             CREATE TABLE strict_t(id INTEGER PRIMARY KEY, v TEXT, n INTEGER, any_v ANY) STRICT;
             CREATE TABLE grown(id INTEGER PRIMARY KEY, v);
             CREATE TABLE grown_wr(k TEXT PRIMARY KEY, v) WITHOUT ROWID;
+            CREATE TABLE desc_wr(a INTEGER, b TEXT, v, PRIMARY KEY(a DESC, b)) WITHOUT ROWID;
+            CREATE TABLE nocase_wr(k TEXT COLLATE NOCASE PRIMARY KEY, v) WITHOUT ROWID;
             """)
         _ = try h.captured()
         var before = try Self.contents(h.writer)
@@ -238,6 +241,13 @@ final class WALCaptureTests: XCTestCase {
             """)
         try check("integer primary key desc is not a rowid alias", "INSERT INTO desc_key VALUES (10, 'a'), (-5, 'b')")
         try check("WITHOUT ROWID key columns first", "INSERT INTO reordered VALUES ('x', 1, 2.5, 'd1'), ('y', 2, 2.5, NULL), ('x', 3, 1, x'01')")
+        try check("WITHOUT ROWID keys in DESC order and NOCASE", """
+            WITH RECURSIVE n(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM n WHERE value < 300)
+            INSERT INTO desc_wr SELECT value, 'b' || value, value * 2 FROM n;
+            WITH RECURSIVE n(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM n WHERE value < 300)
+            INSERT INTO nocase_wr SELECT 'K' || value, value FROM n;
+            """)
+        try check("updates and deletes there", "UPDATE desc_wr SET v = -v WHERE a % 7 = 0; DELETE FROM nocase_wr WHERE v % 5 = 0; UPDATE nocase_wr SET v = 'x' WHERE k = 'k3'")
         try check("generated columns", "INSERT INTO generated(x, w) VALUES (1, 'a'), (20, 'b')")
         try check("STRICT", "INSERT INTO strict_t VALUES (1, 't', 2, 3.5), (2, NULL, NULL, x'02')")
         try check("rows before ADD COLUMN", "INSERT INTO grown VALUES (1, 'old'); INSERT INTO grown_wr VALUES ('k', 'old')")
@@ -341,5 +351,25 @@ final class WALCaptureTests: XCTestCase {
         Self.replay(after, onto: &replayed2)
         XCTAssertEqual(replayed2, try Self.contents(h.writer))
         try third.close()
+    }
+
+    /// A transaction larger than the batch is appended in several batches, as one group.
+    func testATransactionLargerThanABatchIsOneGroup() throws {
+        var h = try Harness(prefix: "wal-big", batchSize: 100)
+        _ = try h.captured()
+        let before = try Self.contents(h.writer)
+        try h.writer.execute("BEGIN")
+        for i in 0..<1_000 {
+            try h.writer.execute("INSERT INTO items(id, name, price) VALUES (?, ?, ?)", [.integer(Int64(i)), .string(String(repeating: "x", count: i % 3 == 0 ? 3_000 : 10)), .real(1.5)])
+        }
+        try h.writer.execute("COMMIT")
+        let events = try h.captured()
+        XCTAssertEqual(events.count, 1_000)
+        XCTAssertEqual(Set(events.compactMap { $0.change?.transaction.id }).count, 1, "one transaction id")
+        XCTAssertEqual(events.compactMap { $0.change?.transaction.index }, Array(0..<1_000))
+        XCTAssertEqual(events.filter { $0.change?.transaction.isLast == true }.map(\.lsn), [events.last!.lsn])
+        var replayed = before
+        Self.replay(events, onto: &replayed)
+        XCTAssertEqual(replayed, try Self.contents(h.writer))
     }
 }

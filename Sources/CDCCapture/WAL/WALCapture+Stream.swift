@@ -171,7 +171,6 @@ extension WALCapture {
     /// Captures the committed transactions after ``position`` (the caller holds a pin).
     func readAndCapture() throws -> Int {
         guard pendingEpoch == nil, let wal = try walFile() else { return 0 }
-        var appended = 0
         var reader: WALReader
         if let p = position {
             reader = WALReader(resumingAt: p)
@@ -181,33 +180,28 @@ extension WALCapture {
             position = r.position
             pageMap = WALPageMap()
         }
-        var buffer: [Event] = []
-        var lsn = try log.lastLSN().rawValue + 1
-        func flush(_ withState: Bool) throws {
-            guard !buffer.isEmpty || withState else { return }
-            try log.append(buffer, state: withState ? try positionState(appending: buffer.count) : [:])
-            appended += buffer.count
-            buffer.removeAll(keepingCapacity: true)
-        }
+        let batch = try WALEventBatch(log: log, source: source, limit: options.batchSize)
+        func flush() throws { try batch.append(state: try positionState(appending: batch.buffer.count)) }
         while true {
             let result = try reader.readCommittedTransactions(from: wal, maximumTransactionCount: 64)
             if result.end == .headerChanged {
-                try flush(true)
-                guard try followRestart(wal) else { return appended }
+                try flush()
+                guard try followRestart(wal) else { return batch.appended }
                 reader = WALReader(resumingAt: position!)
                 continue
             }
             for t in result.transactions {
-                let events = try capture(t, lsn: &lsn)
-                if pendingEpoch != nil { try flush(true); return appended }
-                buffer += events
-                if buffer.count >= options.batchSize { try flush(true) }
+                guard try capture(t, into: batch) else {
+                    try flush()
+                    return batch.appended
+                }
+                if batch.isFull { try flush() }
             }
             if result.end != .transactionLimit { break }
         }
-        try flush(position != nil)
+        try flush()
         pinnedSincePosition = true
-        return appended
+        return batch.appended
     }
 
     /// The WAL header changed under a held pin: SQLite restarted the WAL after a full
@@ -230,16 +224,16 @@ extension WALCapture {
         return false
     }
 
-    /// Turns one committed transaction into events and advances ``position`` past it.
-    /// Sets ``pendingEpoch`` (and returns no events) when the old page versions it needed
-    /// may have been overwritten by a checkpoint.
-    private func capture(_ transaction: CommittedTransaction, lsn: inout Int64) throws -> [Event] {
+    /// Decodes one committed transaction into `batch` and advances ``position`` past it.
+    /// - Returns: `false` when the old page versions it needed may have been overwritten by
+    ///   a checkpoint: its events are dropped and ``pendingEpoch`` is set.
+    private func capture(_ transaction: CommittedTransaction, into batch: WALEventBatch) throws -> Bool {
         let oldCommit = pageMap.commits.last
         let oldTables = tables
         let oldCookie = schemaCookie
         // Add first, then make both snapshots from the same map (one copy, no per-commit copy).
         pageMap.add(transaction)
-        guard let newCommit = pageMap.commits.last else { return [] }
+        guard let newCommit = pageMap.commits.last else { return true }
         let oldPages = try snapshotSource(atCommit: oldCommit)
         let newPages = try snapshotSource(atCommit: newCommit)
         let changed = Set(transaction.frames.map(\.pageNumber))
@@ -247,41 +241,41 @@ extension WALCapture {
             let header = try DatabaseHeader.decode(try newPages.page(1)[0..<DatabaseHeader.size])
             if let header, header.schemaCookie != oldCookie { try readSchema(from: newPages) }
         }
-        let changes: [WALRowChange]
+        // The old versions read from the database file are right only while no checkpoint has
+        // copied a later frame into it (WALIndexCheckpointInfo): checked before any of this
+        // transaction's events is appended, and once more at its end.
+        let safeFrames = oldCommit.map { $0.frameIndex + 1 } ?? 0
+        func validate() throws {
+            if let info = WALIndexCheckpointInfo.read(databasePath: sourcePath), Int(info.backfilledFrames) > safeFrames {
+                throw BackfillRace()
+            }
+        }
+        batch.beginTransaction(timestampMilliseconds: EventLog.nowMilliseconds())
         do {
             // Take the map out while it changes, so the update happens in place (no copy).
             var map = try ownership ?? PageOwnership.build(source: oldPages, roots: roots)
             ownership = nil
             let applied = try map.apply(changedPages: changed, old: oldPages, new: newPages, roots: roots)
             ownership = map
-            changes = try WALTransactionDecoder.changes(old: oldPages, new: newPages, ownership: map, ownershipChanges: applied,
-                                                        oldTables: oldTables, newTables: tables)
+            try WALTransactionDecoder.decode(old: oldPages, new: newPages, ownership: map, ownershipChanges: applied,
+                                             oldTables: oldTables, newTables: tables) { change in
+                try batch.add(change, validate: validate)
+            }
+            try validate()
+        } catch is BackfillRace {
+            try batch.discardTransaction()
+            logger.warning("\(sourcePath): a checkpoint copied frames past the agent's position into the database file before they were captured; running a resync epoch")
+            pendingEpoch = "resync"
+            return false
         } catch let e as PageDecodingError {
             throw WALCaptureError.undecodable(path: sourcePath, reason: "\(e)")
         } catch let e as RowImageError {
             throw WALCaptureError.undecodable(path: sourcePath, reason: e.description)
         }
-        // The old versions read from the database file are right only if no checkpoint
-        // copied a later frame into it meanwhile (see WALIndexCheckpointInfo).
-        if let info = WALIndexCheckpointInfo.read(databasePath: sourcePath), Int(info.backfilledFrames) > (oldCommit.map { $0.frameIndex + 1 } ?? 0) {
-            logger.warning("\(sourcePath): a checkpoint copied frames past the agent's position into the database file before they were captured; running a resync epoch")
-            pendingEpoch = "resync"
-            return []
-        }
+        batch.endTransaction()
         position?.frameIndex = transaction.commitFrameIndex + 1
         if var p = position { p.checksum = try checksum(afterFrame: transaction.commitFrameIndex, header: p.header); position = p }
-        guard !changes.isEmpty else { return [] }
-        let now = EventLog.nowMilliseconds()
-        let id = lsn
-        var events: [Event] = []
-        events.reserveCapacity(changes.count)
-        for (i, c) in changes.enumerated() {
-            let change = RowChange(transaction: TransactionInfo(id: id, index: i, isLast: i == changes.count - 1),
-                                   table: c.table, operation: c.operation, key: c.key, before: c.before, after: c.after)
-            events.append(Event(lsn: LSN(lsn), source: source, timestampMilliseconds: now, body: .change(change)))
-            lsn += 1
-        }
-        return events
+        return true
     }
 
     /// The cumulative checksum stored in the frame header of frame `index` (it covers every
@@ -293,3 +287,6 @@ extension WALCapture {
         return frameHeader.checksum
     }
 }
+
+/// A checkpoint copied frames past the old snapshot into the database file during a read.
+struct BackfillRace: Error {}

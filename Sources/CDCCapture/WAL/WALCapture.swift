@@ -139,9 +139,13 @@ public final class WALCapture {
         return appended
     }
 
-    /// Runs until `stop` returns true, polling the WAL file's size and modification time
-    /// every `pollIntervalMilliseconds` (a cheap `stat`), and the log's retention.
+    /// Runs until `stop` returns true: wakes on writes to the source's files (inotify on
+    /// Linux, ``WALChangeWaiter``), and at least every `pollIntervalMilliseconds` checks the
+    /// WAL file's stamp (size, modification time, inode: one `stat`) as a fallback. Applies
+    /// the log's retention about once a second.
     public func run(until stop: () -> Bool, pollIntervalMilliseconds: Int = 10, retention: RetentionPolicy? = nil) throws {
+        let waiter = WALChangeWaiter(databasePath: sourcePath)
+        logger.debug("\(sourcePath): waking on \(waiter.isWatching ? "inotify, with a \(pollIntervalMilliseconds) ms poll as fallback" : "a \(pollIntervalMilliseconds) ms poll")")
         var lastSeen: WALFileStamp?
         var lastPrune = Date.distantPast
         while !stop() {
@@ -149,12 +153,13 @@ public final class WALCapture {
             if stamp != lastSeen || pendingEpoch != nil || !started {
                 try captureAvailable(until: stop)
                 lastSeen = stamp
+                continue
             }
             if let retention, Date().timeIntervalSince(lastPrune) > 1 {
                 _ = try log.prune(maximumAgeMilliseconds: retention.maximumAgeMilliseconds, maximumBytes: retention.maximumBytes)
                 lastPrune = Date()
             }
-            usleep(useconds_t(max(1, pollIntervalMilliseconds)) * 1000)
+            waiter.wait(timeoutMilliseconds: max(1, pollIntervalMilliseconds))
         }
     }
 }

@@ -13,6 +13,10 @@ public struct WALTable: Hashable, Sendable {
     public var layout: RowImageLayout
     /// The `CREATE TABLE` text in `sqlite_schema` (what a schema change changes).
     public var sql: String
+    /// Whether the b-tree's key order is SQLite's BINARY value order: always for a rowid
+    /// table (rowids), and for a WITHOUT ROWID table whose key columns are all ascending and
+    /// BINARY-collated. The page diff's streaming merge relies on it.
+    public var hasBinaryKeyOrder: Bool = true
 }
 
 /// Turns the `sqlite_schema` rows of a snapshot into ``WALTable``s.
@@ -30,7 +34,13 @@ public struct WALTable: Hashable, Sendable {
 /// https://www.sqlite.org/pragma.html#pragma_table_xinfo.
 public final class WALSchemaCatalog {
     private let scratch: Connection
-    private var cache: [String: (schema: TableSchema, layout: RowImageLayout)] = [:]
+    private var cache: [String: Described] = [:]
+
+    private struct Described {
+        var schema: TableSchema
+        var layout: RowImageLayout
+        var hasBinaryKeyOrder: Bool
+    }
 
     /// - Throws: ``SQLiteError`` when the in-memory database cannot be opened.
     public init() throws {
@@ -47,8 +57,8 @@ public final class WALSchemaCatalog {
         var out: [WALTable] = []
         for entry in entries where entry.type == "table" && entry.rootPage != 0 && Self.isCaptured(entry.name) {
             guard let sql = entry.sql else { continue }
-            let (schema, layout) = try describe(name: entry.name, sql: sql)
-            out.append(WALTable(schema: schema, rootPage: entry.rootPage, layout: layout, sql: sql))
+            let d = try describe(name: entry.name, sql: sql)
+            out.append(WALTable(schema: d.schema, rootPage: entry.rootPage, layout: d.layout, sql: sql, hasBinaryKeyOrder: d.hasBinaryKeyOrder))
         }
         return out.sorted { Array($0.schema.name.utf8).lexicographicallyPrecedes(Array($1.schema.name.utf8)) }
     }
@@ -59,7 +69,7 @@ public final class WALSchemaCatalog {
         return !lower.hasPrefix("sqlite_") && !lower.hasPrefix("_cdc_")
     }
 
-    private func describe(name: String, sql: String) throws -> (TableSchema, RowImageLayout) {
+    private func describe(name: String, sql: String) throws -> Described {
         if let hit = cache[sql], hit.schema.name == name { return hit }
         do {
             let described = try describeFresh(name: name, sql: sql)
@@ -71,7 +81,7 @@ public final class WALSchemaCatalog {
         }
     }
 
-    private func describeFresh(name: String, sql: String) throws -> (TableSchema, RowImageLayout) {
+    private func describeFresh(name: String, sql: String) throws -> Described {
         try scratch.execute("SAVEPOINT describe")
         defer { try? scratch.execute("ROLLBACK TO describe"); try? scratch.execute("RELEASE describe") }
         try scratch.execute(sql)
@@ -102,7 +112,19 @@ public final class WALSchemaCatalog {
             alias = keyColumns[0]
         }
         let layout = RowImageLayout(columns: columns, isWithoutRowID: schema.isWithoutRowID, rowIDAliasColumn: alias, primaryKeyColumns: keyColumns)
-        return (schema, layout)
+        var binary = true
+        if schema.isWithoutRowID {
+            // The primary-key index's key columns: their direction and collation.
+            // Source: https://www.sqlite.org/pragma.html#pragma_index_xinfo
+            let keyRows = try scratch.query("""
+                SELECT x."desc", x.coll FROM pragma_index_list(?1) AS l, pragma_index_xinfo(l.name) AS x
+                WHERE l.origin = 'pk' AND x.key = 1
+                """, [.string(name)])
+            binary = keyRows.allSatisfy { row in
+                row[0] == .integer(0) && (row[1].stringValue ?? "BINARY").uppercased() == "BINARY"
+            }
+        }
+        return Described(schema: schema, layout: layout, hasBinaryKeyOrder: binary)
     }
 
     /// The values columns get from their DEFAULT when a record is too short to hold them,

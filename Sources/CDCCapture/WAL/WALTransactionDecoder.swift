@@ -23,49 +23,47 @@ struct WALRowChange {
 ///
 /// Order (docs/wal-capture.md): tables by name (bytewise), then rows by key.
 enum WALTransactionDecoder {
-    /// The row changes of one transaction.
+    /// Emits the row changes of one transaction, table by table, each table's in key order.
+    /// Memory: the page diff's (bounded by its affected-page budget, then streaming), except
+    /// for a table whose key order is not BINARY (``WALTable/hasBinaryKeyOrder``), compared
+    /// in memory.
     ///
     /// - Parameters:
     ///   - old: the pages at the previous commit; `new`: at this commit.
+    ///   - emit: called with each change, in order.
     ///   - ownership: the page map after ``PageOwnership/apply(changedPages:old:new:roots:rebuildThreshold:)``
     ///     for this transaction, and `ownershipChanges` what that apply returned.
     ///   - oldTables, newTables: the captured tables at each.
     /// - Throws: ``PageDecodingError``, ``RowImageError``.
-    static func changes<Old: PageSource, New: PageSource>(old: Old, new: New, ownership: PageOwnership, ownershipChanges: PageOwnership.Changes,
-                                                          oldTables: [WALTable], newTables: [WALTable]) throws -> [WALRowChange] {
+    static func decode<Old: PageSource, New: PageSource>(old: Old, new: New, ownership: PageOwnership, ownershipChanges: PageOwnership.Changes,
+                                                         oldTables: [WALTable], newTables: [WALTable],
+                                                         emit: (WALRowChange) throws -> Void) throws {
         let diff = TransactionDiff(old: old, new: new, ownership: ownership, changes: ownershipChanges)
         let oldByName = Dictionary(oldTables.map { ($0.schema.name, $0) }, uniquingKeysWith: { a, _ in a })
         let oldByRoot = Dictionary(oldTables.map { ($0.rootPage, $0) }, uniquingKeysWith: { a, _ in a })
         let newNames = Set(newTables.map(\.schema.name))
-        var out: [WALRowChange] = []
         for table in newTables {
             // By name; else a table whose name is gone but whose b-tree this is (a rename).
             let previous = oldByName[table.schema.name] ?? oldByRoot[table.rootPage].flatMap { newNames.contains($0.schema.name) ? nil : $0 }
             let kind: DiffedTree.Kind = table.layout.isWithoutRowID ? .withoutRowID(primaryKeyFieldCount: table.layout.keyFieldCount) : .table
-            if let previous, previous.layout.isWithoutRowID != table.layout.isWithoutRowID {
-                // The table became (or stopped being) WITHOUT ROWID: two kinds of b-tree.
-                out += try fullComparison(old: old, new: new, previous: previous, table: table)
+            if (previous.map { $0.layout.isWithoutRowID != table.layout.isWithoutRowID } ?? false) || !table.hasBinaryKeyOrder
+                || previous?.hasBinaryKeyOrder == false {
+                // Two kinds of b-tree (the table became or stopped being WITHOUT ROWID), or a
+                // WITHOUT ROWID key in DESC or another collation, whose b-tree order is not the
+                // BINARY order the page diff's streaming merge needs: compare in memory.
+                for change in try fullComparison(old: old, new: new, previous: previous, table: table) { try emit(change) }
                 continue
             }
             let tree = DiffedTree(rootBefore: previous?.rootPage, rootAfter: table.rootPage, kind: kind)
             let before = ImageConverter(from: previous ?? table, to: table)
             let after = ImageConverter(from: table, to: table)
-            var changes: [WALRowChange] = []
-            do {
-                try diff.run(trees: [tree]) { _, delta in
-                    let rowid: Int64? = if case .rowid(let r) = delta.key { r } else { nil }
-                    let b = try delta.before.map { try before.image(record: $0, rowid: rowid) }
-                    let a = try delta.after.map { try after.image(record: $0, rowid: rowid) }
-                    if let change = WALRowChange(table: table, rowid: rowid, before: b, after: a) { changes.append(change) }
-                }
-            } catch let e as PageDecodingError where e.kind == .keysOutOfOrder {
-                // A WITHOUT ROWID key declared DESC or with another collation: the tree's order
-                // is not BINARY order, which the streaming merge needs. Compare in memory.
-                changes = try fullComparison(old: old, new: new, previous: previous, table: table)
+            try diff.run(trees: [tree]) { _, delta in
+                let rowid: Int64? = if case .rowid(let r) = delta.key { r } else { nil }
+                let b = try delta.before.map { try before.image(record: $0, rowid: rowid) }
+                let a = try delta.after.map { try after.image(record: $0, rowid: rowid) }
+                if let change = WALRowChange(table: table, rowid: rowid, before: b, after: a) { try emit(change) }
             }
-            out += changes
         }
-        return out
     }
 
     /// Compares every row of the table before and after, by key, in memory: the fallback when
