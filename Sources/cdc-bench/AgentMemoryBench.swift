@@ -25,6 +25,8 @@ enum AgentMemoryBench {
         var largeTransactionSeconds: Double
         var peakAfterLarge: Int64
         var peak: Int64
+        /// Resync epochs after the initial one (continuity lost).
+        var resyncEpochs: Int
     }
 
     /// The one large transaction: this many customer inserts.
@@ -63,12 +65,8 @@ enum AgentMemoryBench {
         // One large transaction.
         let base = BenchSupport.lastLSN(ofLog: logPath)
         try writer.bulkInsertCustomers(largeTransactionRows, perTransaction: largeTransactionRows)
-        let largeSeconds = try BenchSupport.seconds {
-            try BenchSupport.wait(for: "the agent to capture the large transaction", timeoutSeconds: 600, pollSeconds: 0.05) {
-                guard agent.isRunning else { throw BenchFailure("cdc-agent exited early: \(ReplicationCPUBench.tail(output))") }
-                return BenchSupport.lastLSN(ofLog: logPath) >= base + Int64(largeTransactionRows)
-            }
-        }
+        let largeSeconds = try ReplicationCPUBench.waitForAgent(agent, log: logPath, output: output, base: base, rows: largeTransactionRows)
+        let resyncs = BenchSupport.progress(ofLog: logPath).epochsStarted - 1
         let afterLarge = agent.peakResidentBytesSoFar() ?? 0
         agent.terminate()
         let usage = agent.wait()
@@ -77,7 +75,7 @@ enum AgentMemoryBench {
         return Measurement(databaseBytes: size, buildSeconds: buildSeconds, epochSeconds: epochSeconds, epochEvents: epochEvents,
                            logBytes: BenchSupport.fileSize(logPath), peakAfterEpoch: afterEpoch,
                            smallTransactions: smallTransactions, peakAfterSmall: afterSmall, largeTransactionRows: largeTransactionRows,
-                           largeTransactionSeconds: largeSeconds, peakAfterLarge: afterLarge, peak: usage.peakResidentBytes)
+                           largeTransactionSeconds: largeSeconds, peakAfterLarge: afterLarge, peak: usage.peakResidentBytes, resyncEpochs: resyncs)
     }
 
     /// Creates the sample shop with 1,000 customers plus `documents` rows until the file holds

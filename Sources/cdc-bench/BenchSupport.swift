@@ -1,4 +1,5 @@
 import CDCCore
+import CDCSQLite
 import CDCTransport
 import Foundation
 
@@ -64,6 +65,24 @@ enum BenchSupport {
         guard FileManager.default.fileExists(atPath: path), let log = try? EventLog(path: path, readOnly: true) else { return 0 }
         defer { try? log.close() }
         return (try? log.lastLSN().rawValue) ?? 0
+    }
+
+    /// What an agent's event log holds so far: its last LSN and how many snapshot epochs
+    /// started and ended (more than one start means the agent lost continuity and resynced).
+    struct LogProgress: Equatable {
+        var lastLSN: Int64 = 0
+        var epochsStarted = 0
+        var epochsEnded = 0
+    }
+
+    /// Reads ``LogProgress`` of the log at `path` (all zero while it does not exist yet).
+    static func progress(ofLog path: String) -> LogProgress {
+        guard FileManager.default.fileExists(atPath: path), let c = try? Connection(path: path, mode: .readOnly) else { return LogProgress() }
+        defer { try? c.close() }
+        // The log's own table (Sources/CDCTransport/EventLog.swift): one row per event, its type in a column.
+        guard let row = try? c.query("SELECT coalesce(max(lsn), 0), coalesce(sum(type = 'snapshot_start'), 0), coalesce(sum(type = 'snapshot_end'), 0) FROM cdc_events").first,
+              row.count == 3, case .integer(let lsn) = row[0], case .integer(let started) = row[1], case .integer(let ended) = row[2] else { return LogProgress() }
+        return LogProgress(lastLSN: lsn, epochsStarted: Int(started), epochsEnded: Int(ended))
     }
 
     /// Whether the agent writing the log at `path` has stored a WAL position (its snapshot

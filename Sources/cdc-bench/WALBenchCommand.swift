@@ -7,6 +7,7 @@ struct WALBenchCommand {
     static let usage = """
         usage: cdc-bench wal [--rows N] [--per-transaction K[,K…]] [--parts decode,cpu,memory]
                              [--database-size SIZE | --large] [--litestream PATH]
+                             [--writer-autocheckpoint PAGES]
 
         Measures WAL capture in one run, each figure as a ratio against a baseline run in
         the same invocation (the sample shop's customers table, N inserts, K per transaction):
@@ -15,7 +16,9 @@ struct WALBenchCommand {
                    against the writer's own time (target: decode ≥ 5x faster than the writes)
           cpu      CPU seconds per 100,000 row changes of `cdc-agent run --mode wal` following
                    the writer, against Litestream replicating the same writes to a file://
-                   replica (target ≤ 2x); skipped, with a hint, when Litestream is not found
+                   replica (target ≤ 2x); skipped, with a hint, when Litestream is not found.
+                   The writer's wal_autocheckpoint is --writer-autocheckpoint (default 0: both
+                   followers checkpoint; 1000 is SQLite's default)
           memory   the agent's peak RSS through the initial snapshot epoch of a large source,
                    2,000 small transactions and one of 100,000 inserts (target ≤ 64 MiB)
         Defaults: --rows 100000, --per-transaction 1,100,10000, every part,
@@ -23,6 +26,7 @@ struct WALBenchCommand {
         Litestream: --litestream PATH, else $LITESTREAM, else .build/litestream/litestream
         (scripts/bench/fetch-litestream puts it there), else `litestream` on PATH.
         Needs cdc-agent built beside cdc-bench: swift build -c release
+        KEEP=1 in the environment keeps the temporary files (for a failed run).
         """
 
     enum Part: String, CaseIterable { case decode, cpu, memory }
@@ -32,6 +36,7 @@ struct WALBenchCommand {
     var parts: [Part]
     var databaseBytes: Int64
     var litestreamOption: String?
+    var writerAutocheckpointPages: Int
 
     init(arguments: [String]) throws {
         var scanner = ArgumentScanner(command: "cdc-bench wal", arguments: arguments)
@@ -48,6 +53,7 @@ struct WALBenchCommand {
         let large = try scanner.flag("--large")
         let size = try scanner.size("--database-size")
         litestreamOption = try scanner.value("--litestream")
+        writerAutocheckpointPages = Int(try scanner.integer("--writer-autocheckpoint", range: 0...1_000_000) ?? 0)
         try scanner.finish()
         if large && size != nil { throw UsageError("cdc-bench wal: give --large or --database-size, not both") }
         databaseBytes = large ? 1 << 30 : (size ?? 128 << 20)
@@ -59,7 +65,7 @@ struct WALBenchCommand {
     func run() throws -> ExitCode {
         print("cdc-bench wal: \(rows) customer inserts per shape; \(BenchMachine.description())")
         let directory = try BenchSupport.makeTemporaryDirectory("cdc-bench-wal")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        defer { if ProcessInfo.processInfo.environment["KEEP"] == nil { try? FileManager.default.removeItem(atPath: directory) } }
         var missed: [String] = []
         if parts.contains(.decode) { missed += try runDecode(directory) }
         if parts.contains(.cpu) { missed += try runCPU(directory) }
@@ -92,23 +98,24 @@ struct WALBenchCommand {
         }
         let litestream = LitestreamLocator.find(option: litestreamOption)
         if litestream == nil { print("Litestream not found: skipping its column. " + LitestreamLocator.hint) }
-        print("rows/txn | writer s | agent CPU s | agent CPU/100k | agent peak | Litestream CPU s | Litestream CPU/100k | Litestream peak | restore ok | agent ÷ Litestream")
-        print("-------: | -------: | ----------: | -------------: | ---------: | ---------------: | ------------------: | --------------: | :--------: | -----------------:")
+        print("rows/txn | writer s | agent CPU s | agent CPU/100k | agent peak | resyncs | Litestream CPU s | Litestream CPU/100k | Litestream peak | restore ok | agent ÷ Litestream")
+        print("-------: | -------: | ----------: | -------------: | ---------: | ------: | ---------------: | ------------------: | --------------: | :--------: | -----------------:")
         var missed: [String] = []
         let per100k = 100_000 / Double(rows)
         for k in perTransactionShapes {
             let a = try inSubdirectory(directory, "agent-\(k)") {
-                try ReplicationCPUBench.measureAgent(executable: agent, rows: rows, perTransaction: k, seed: 1, directory: $0)
+                try ReplicationCPUBench.measureAgent(executable: agent, rows: rows, perTransaction: k, writerAutocheckpointPages: writerAutocheckpointPages, seed: 1, directory: $0)
             }
             var line = String(format: "%8d | %8.3f | %11.3f | %14.3f | ", k, a.writerSeconds, a.cpuSeconds, a.cpuSeconds * per100k)
-                + pad(BenchSupport.mebibytes(a.peakResidentBytes), 10) + " | "
+                + pad(BenchSupport.mebibytes(a.peakResidentBytes), 10) + String(format: " | %7d | ", a.resyncEpochs)
             if let litestream {
                 let l = try inSubdirectory(directory, "litestream-\(k)") {
-                    try ReplicationCPUBench.measureLitestream(executable: litestream, rows: rows, perTransaction: k, seed: 1, directory: $0)
+                    try ReplicationCPUBench.measureLitestream(executable: litestream, rows: rows, perTransaction: k, writerAutocheckpointPages: writerAutocheckpointPages, seed: 1, directory: $0)
                 }
                 let ratio = a.cpuSeconds / max(l.cpuSeconds, 1e-6)
                 line += String(format: "%16.3f | %19.3f | ", l.cpuSeconds, l.cpuSeconds * per100k) + pad(BenchSupport.mebibytes(l.peakResidentBytes), 15)
                     + " | " + pad(l.verified == true ? "yes" : "NO", 10) + String(format: " | %17.2fx", ratio)
+                if a.resyncEpochs > 0 { missed.append("the agent ran \(a.resyncEpochs) resync epoch(s) at \(k) rows/txn") }
                 if ratio > 2 { missed.append(String(format: "agent CPU %.2fx Litestream's > 2x at %d rows/txn", ratio, k)) }
             } else {
                 line += "               - |                   - |               - |          - |                  -"
@@ -131,6 +138,7 @@ struct WALBenchCommand {
         print("initial epoch        \(m.epochEvents) events, \(BenchSupport.mebibytes(m.logBytes)) of log, \(String(format: "%.1f", m.epochSeconds)) s; peak RSS so far \(BenchSupport.mebibytes(m.peakAfterEpoch))")
         print("small transactions   \(m.smallTransactions) shop transactions; peak RSS so far \(BenchSupport.mebibytes(m.peakAfterSmall))")
         print("large transaction    \(m.largeTransactionRows) inserts, captured \(String(format: "%.1f", m.largeTransactionSeconds)) s after commit; peak RSS so far \(BenchSupport.mebibytes(m.peakAfterLarge))")
+        if m.resyncEpochs > 0 { print("resync epochs        \(m.resyncEpochs) (the agent lost continuity and re-read every table)") }
         print("peak RSS             \(BenchSupport.mebibytes(m.peak)) (wait4 ru_maxrss), target 64 MiB: \(String(format: "%.2f", Double(m.peak) / Double(64 << 20)))x the target")
         return m.peak > 64 << 20 ? ["agent peak RSS \(BenchSupport.mebibytes(m.peak)) > 64 MiB"] : []
     }
@@ -140,7 +148,7 @@ struct WALBenchCommand {
     private func inSubdirectory<T>(_ directory: String, _ name: String, _ body: (String) throws -> T) throws -> T {
         let path = directory + "/" + name
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        defer { if ProcessInfo.processInfo.environment["KEEP"] == nil { try? FileManager.default.removeItem(atPath: path) } }
         return try body(path)
     }
 
