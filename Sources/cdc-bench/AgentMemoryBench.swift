@@ -36,7 +36,7 @@ enum AgentMemoryBench {
 
     /// Builds a source of about `databaseBytes`, runs the agent through the three phases.
     /// - Throws: ``BenchFailure`` when the agent fails or does not catch up; ``SQLiteError``.
-    static func measure(executable: String, databaseBytes: Int64, seed: UInt64, directory: String) throws -> Measurement {
+    static func measure(executable: String, databaseBytes: Int64, writerAutocheckpointPages: Int, seed: UInt64, directory: String) throws -> Measurement {
         let sourcePath = directory + "/large-source.db", logPath = directory + "/large-events.db", output = directory + "/large-agent.out"
         let buildSeconds = try BenchSupport.seconds { try buildSource(at: sourcePath, bytes: databaseBytes, seed: seed) }
         let size = BenchSupport.fileSize(sourcePath)
@@ -54,7 +54,7 @@ enum AgentMemoryBench {
         let afterEpoch = agent.peakResidentBytesSoFar() ?? 0
 
         // Small transactions: the shop's mix (orders, updates, deletes), one commit each.
-        let writer = try ShopWriter(path: sourcePath, seed: seed)
+        let writer = try ShopWriter(path: sourcePath, seed: seed, walAutocheckpointPages: writerAutocheckpointPages)
         for _ in 0..<smallTransactions { try writer.step() }
         try BenchSupport.waitUntilStable("the agent to capture the small transactions", quietSeconds: 2, timeoutSeconds: 600) {
             guard agent.isRunning else { throw BenchFailure("cdc-agent exited early: \(ReplicationCPUBench.tail(output))") }
@@ -81,7 +81,7 @@ enum AgentMemoryBench {
     /// Creates the sample shop with 1,000 customers plus `documents` rows until the file holds
     /// about `bytes`, then checkpoints so the database file alone holds it.
     ///
-    /// Rows are made inside SQLite (`randomblob`) in transactions of about 64 MiB with
+    /// Rows are made inside SQLite (`randomblob`) in transactions of about 16 MiB with
     /// `synchronous=OFF`: the source is scaffolding, not the thing measured.
     private static func buildSource(at path: String, bytes: Int64, seed: UInt64) throws {
         try SampleShop.create(at: path)
@@ -92,7 +92,8 @@ enum AgentMemoryBench {
         try db.execute("PRAGMA synchronous=OFF")
         try db.execute("CREATE TABLE documents(id INTEGER PRIMARY KEY, title TEXT NOT NULL, body TEXT NOT NULL, attachment BLOB)")
         // About 8 KiB a row: 2,000 characters of text and a 6,000-byte blob.
-        let rowsPerTransaction = 8_000
+        // Transactions of about 16 MiB: large, yet fine-grained enough to stop near the asked size.
+        let rowsPerTransaction = 2_000
         let insert = """
             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
             INSERT INTO documents(title, body, attachment)

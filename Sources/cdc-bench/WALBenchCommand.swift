@@ -103,8 +103,16 @@ struct WALBenchCommand {
         var missed: [String] = []
         let per100k = 100_000 / Double(rows)
         for k in perTransactionShapes {
-            let a = try inSubdirectory(directory, "agent-\(k)") {
-                try ReplicationCPUBench.measureAgent(executable: agent, rows: rows, perTransaction: k, writerAutocheckpointPages: writerAutocheckpointPages, seed: 1, directory: $0)
+            let a: ReplicationCPUBench.Measurement
+            do {
+                a = try inSubdirectory(directory, "agent-\(k)") {
+                    try ReplicationCPUBench.measureAgent(executable: agent, rows: rows, perTransaction: k, writerAutocheckpointPages: writerAutocheckpointPages, seed: 1, directory: $0)
+                }
+            } catch let failure as BenchFailure {
+                // One shape's failure (an agent that exits or loses events) is a finding; the other shapes still run.
+                print(String(format: "%8d | ", k) + "agent failed: \(failure.description)")
+                missed.append("the agent failed at \(k) rows/txn")
+                continue
             }
             var line = String(format: "%8d | %8.3f | %11.3f | %14.3f | ", k, a.writerSeconds, a.cpuSeconds, a.cpuSeconds * per100k)
                 + pad(BenchSupport.mebibytes(a.peakResidentBytes), 10) + String(format: " | %7d | ", a.resyncEpochs)
@@ -132,7 +140,7 @@ struct WALBenchCommand {
             throw BenchFailure("cdc-agent is not built beside cdc-bench; run `swift build -c release` first")
         }
         let m = try inSubdirectory(directory, "memory") {
-            try AgentMemoryBench.measure(executable: agent, databaseBytes: databaseBytes, seed: 1, directory: $0)
+            try AgentMemoryBench.measure(executable: agent, databaseBytes: databaseBytes, writerAutocheckpointPages: writerAutocheckpointPages, seed: 1, directory: $0)
         }
         print("source database      \(BenchSupport.mebibytes(m.databaseBytes)) (built in \(String(format: "%.1f", m.buildSeconds)) s)")
         print("initial epoch        \(m.epochEvents) events, \(BenchSupport.mebibytes(m.logBytes)) of log, \(String(format: "%.1f", m.epochSeconds)) s; peak RSS so far \(BenchSupport.mebibytes(m.peakAfterEpoch))")
