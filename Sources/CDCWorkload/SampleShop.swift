@@ -70,8 +70,12 @@ public final class ShopWriter {
     ///   - path: the shop database (schema created by ``SampleShop/create(at:)``).
     ///   - seed: the workload seed.
     ///   - busyTimeoutMilliseconds: how long a write waits for the lock.
-    public init(path: String, seed: UInt64, busyTimeoutMilliseconds: Int32 = 10_000) throws {
+    ///   - walAutocheckpointPages: SQLite's `wal_autocheckpoint` for this connection; `nil`
+    ///     keeps SQLite's default (1,000 pages), 0 never checkpoints, so the WAL keeps every
+    ///     frame written (a benchmark that decodes the WAL afterwards needs that).
+    public init(path: String, seed: UInt64, busyTimeoutMilliseconds: Int32 = 10_000, walAutocheckpointPages: Int? = nil) throws {
         db = try Connection(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+        if let pages = walAutocheckpointPages { try db.execute("PRAGMA wal_autocheckpoint=\(max(0, pages))") }
         rng = SplitMix64(seed: seed)
         if case .integer(let c)? = try db.scalar("SELECT coalesce(max(id), 0) + 1 FROM customers") { nextCustomer = c }
         if case .integer(let o)? = try db.scalar("SELECT coalesce(max(id), 0) + 1 FROM orders") { nextOrder = o }

@@ -15,6 +15,7 @@ struct BenchCommand {
 
     static let usage = """
         usage: cdc-bench [--rows N] [--per-transaction K[,K…]] [--repeat R]
+               cdc-bench wal --help     (the WAL-capture benchmark)
 
         For each service transaction size K (default 1,100,10000 rows per transaction), on the
         sample shop's customers table, measures in one run and reports as ratios:
@@ -45,7 +46,7 @@ struct BenchCommand {
     }
 
     func run() throws -> ExitCode {
-        print("cdc-bench: \(rows) rows of the sample shop's customers table, median of \(repeats) runs; \(machineDescription())")
+        print("cdc-bench: \(rows) rows of the sample shop's customers table, median of \(repeats) runs; \(BenchMachine.description())")
         print("rows/txn | plain insert | with triggers | write cost | capture events/s | capture vs writes | decode events/s | sink rows/s | plain rows/s (1,000/txn) | sink vs plain")
         print("-------: | -----------: | ------------: | ---------: | ---------------: | ----------------: | --------------: | ----------: | -----------------------: | ------------:")
         var allMet = true
@@ -142,16 +143,4 @@ struct BenchCommand {
         try body()
         return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
-
-    private func machineDescription() -> String {
-        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
-            .split(separator: "\n").first { $0.hasPrefix("model name") }?
-            .split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
-        return "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpu), SQLite \(sqliteVersion())"
-    }
-}
-
-struct BenchFailure: Error, WorkFailure, CustomStringConvertible {
-    var description: String
-    init(_ message: String) { description = message }
 }
