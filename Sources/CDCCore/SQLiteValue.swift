@@ -91,3 +91,18 @@ extension SQLiteValue: CustomStringConvertible {
         }
     }
 }
+
+extension Array where Element == SQLiteValue {
+    /// Roughly how many bytes the values take in memory: text and blob bytes, 8 for each other
+    /// value. Capture uses it to bound a batch by memory as well as by count.
+    public var approximateByteCount: Int {
+        var n = 0
+        for v in self {
+            switch v {
+            case .text(let b), .blob(let b): n += b.count + 16
+            default: n += 16
+            }
+        }
+        return n
+    }
+}

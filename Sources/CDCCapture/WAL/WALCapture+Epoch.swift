@@ -38,12 +38,14 @@ extension WALCapture {
         logger.info("\(sourcePath): snapshot epoch (\(reason)) of \(tables.count) table(s) starting")
         var lsn = try log.lastLSN().rawValue + 1
         var buffer: [Event] = []
+        var bufferBytes = 0
         var appended = 0
         func flush(state: [String: SQLiteValue] = [:]) throws {
             guard !buffer.isEmpty || !state.isEmpty else { return }
             try log.append(buffer, state: state)
             appended += buffer.count
             buffer.removeAll(keepingCapacity: true)
+            bufferBytes = 0
         }
         let now = EventLog.nowMilliseconds()
         let epoch = SnapshotEpoch(epoch: LSN(lsn), tables: tables.map(\.schema.name), reason: reason)
@@ -57,7 +59,8 @@ extension WALCapture {
                 return nil
             }
             try TableRowReader.forEachRow(of: table.schema, in: connection) { key, row in
-                if buffer.count >= options.batchSize { try flush() }
+                if buffer.count >= options.batchSize || bufferBytes >= options.batchBytes { try flush() }
+                bufferBytes += row.approximateByteCount
                 let change = RowChange(transaction: TransactionInfo(id: groupID, index: index, isLast: false),
                                        table: table.schema, operation: .snapshot, key: key, before: nil, after: row)
                 buffer.append(Event(lsn: LSN(lsn), source: source, timestampMilliseconds: now, body: .change(change)))

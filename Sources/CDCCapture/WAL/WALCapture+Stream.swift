@@ -244,7 +244,7 @@ extension WALCapture {
             position = r.position
             pageMap = WALPageMap()
         }
-        let batch = try WALEventBatch(log: log, source: source, limit: options.batchSize)
+        let batch = try WALEventBatch(log: log, source: source, limit: options.batchSize, byteLimit: options.batchBytes)
         func flush() throws { try batch.append(state: try positionState(appending: batch.buffer.count)) }
         while true {
             let result = try reader.readCommittedTransactions(from: wal, maximumTransactionCount: 64)

@@ -20,6 +20,9 @@ public final class WALCapture {
     public struct Options: Sendable {
         /// Events per append to the log (memory is bounded by it and one transaction's pages).
         public var batchSize: Int = 5_000
+        /// At most about this many bytes of row images per append, whatever the count: wide
+        /// rows would otherwise make a batch of `batchSize` events large (promise 7).
+        public var batchBytes: Int = 4 << 20
         /// How long to wait for the service's write lock when the agent needs a barrier.
         public var busyTimeoutMilliseconds: Int32 = 5_000
         /// Once the WAL holds this many frames and the agent has read them all, it runs one

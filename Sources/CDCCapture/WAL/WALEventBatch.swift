@@ -14,17 +14,23 @@ final class WALEventBatch {
     let log: EventLog
     let source: SourceInfo
     let limit: Int
+    let byteLimit: Int
     private(set) var buffer: [Event] = []
+    private var bufferBytes = 0
     private(set) var appended = 0
     private var nextLSN: Int64
     private var group: (id: Int64, index: Int)?
     private var timestamp: Int64 = 0
     private var transactionStart: Int64 = 0
 
-    init(log: EventLog, source: SourceInfo, limit: Int) throws {
+    /// - Parameters:
+    ///   - limit: events per append.
+    ///   - byteLimit: about this many bytes of row images per append (whichever comes first).
+    init(log: EventLog, source: SourceInfo, limit: Int, byteLimit: Int = .max) throws {
         self.log = log
         self.source = source
         self.limit = max(1, limit)
+        self.byteLimit = max(1, byteLimit)
         nextLSN = try log.lastLSN().rawValue + 1
     }
 
@@ -39,7 +45,7 @@ final class WALEventBatch {
     /// appended first (without agent state), after `validate` confirms that what was read
     /// so far is still right.
     func add(_ change: WALRowChange, validate: () throws -> Void) throws {
-        if buffer.count >= limit {
+        if isFull {
             try validate()
             try append(state: [:])
         }
@@ -48,6 +54,7 @@ final class WALEventBatch {
                                   table: change.table, operation: change.operation, key: change.key,
                                   before: change.before, after: change.after)
         buffer.append(Event(lsn: LSN(nextLSN), source: source, timestampMilliseconds: timestamp, body: .change(rowChange)))
+        bufferBytes += (change.before?.approximateByteCount ?? 0) + (change.after?.approximateByteCount ?? 0)
         group = (g.id, g.index + 1)
         nextLSN += 1
     }
@@ -55,7 +62,7 @@ final class WALEventBatch {
     /// Adds a schema event of the current transaction; it comes before the transaction's row
     /// changes and is not part of their group (docs/events.md, `schema`).
     func add(_ change: SchemaChange, validate: () throws -> Void) throws {
-        if buffer.count >= limit {
+        if isFull {
             try validate()
             try append(state: [:])
         }
@@ -77,12 +84,13 @@ final class WALEventBatch {
     func discardTransaction() throws {
         let start = transactionStart
         buffer.removeAll { $0.lsn.rawValue >= start }
+        bufferBytes = buffer.reduce(0) { $0 + ($1.change.map { ($0.before?.approximateByteCount ?? 0) + ($0.after?.approximateByteCount ?? 0) } ?? 0) }
         nextLSN = try log.lastLSN().rawValue + Int64(buffer.count) + 1
         group = nil
     }
 
     /// Whether the buffer reached its limit.
-    var isFull: Bool { buffer.count >= limit }
+    var isFull: Bool { buffer.count >= limit || bufferBytes >= byteLimit }
 
     /// Appends the buffer with `state` (empty: events only).
     func append(state: [String: SQLiteValue]) throws {
@@ -90,5 +98,6 @@ final class WALEventBatch {
         try log.append(buffer, state: state)
         appended += buffer.count
         buffer.removeAll(keepingCapacity: true)
+        bufferBytes = 0
     }
 }
