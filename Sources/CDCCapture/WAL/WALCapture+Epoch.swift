@@ -22,7 +22,11 @@ extension WALCapture {
         // Most of the WAL is read before the barrier, so the service's writers wait only for
         // the frames committed in between.
         try readWholeWAL(continuing: false)
-        try barrier.execute("BEGIN IMMEDIATE")
+        // Frequent short attempts, as for the barrier cycle (a busy writer starves SQLite's
+        // busy handler); a busy error after the busy timeout is retried by the daemon.
+        guard try acquireBarrier(waitMilliseconds: options.busyTimeoutMilliseconds) else {
+            throw SQLiteError(code: .busy, message: "the service kept its write lock for \(options.busyTimeoutMilliseconds) ms; the snapshot epoch waits for a moment between its transactions", path: sourcePath)
+        }
         do {
             try endAllPins()
             try takePin()

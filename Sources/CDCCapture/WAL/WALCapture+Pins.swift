@@ -61,22 +61,23 @@ extension WALCapture {
         return appended
     }
 
-    /// Tries to take the write lock (`BEGIN IMMEDIATE`) for up to
-    /// ``Options/barrierWaitMilliseconds``, one attempt every 200 µs without SQLite's busy
+    /// Tries to take the write lock (`BEGIN IMMEDIATE`) for up to `waitMilliseconds`
+    /// (default ``Options/barrierWaitMilliseconds``), one attempt every 200 µs without SQLite's busy
     /// handler. SQLite's lock has no queue, and its busy handler sleeps 1 to 100 ms between
     /// attempts, so against a service that starts its next transaction microseconds after
     /// each commit it would almost never land in the gap; frequent short attempts do.
     /// Waiting blocks nobody: the agent holds nothing meanwhile.
     /// - Returns: whether the barrier is held.
-    func acquireBarrier() throws -> Bool {
+    func acquireBarrier(waitMilliseconds: Int32? = nil) throws -> Bool {
         try barrier.setBusyTimeout(milliseconds: 0)
         defer { try? barrier.setBusyTimeout(milliseconds: options.busyTimeoutMilliseconds) }
-        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, options.barrierWaitMilliseconds)) * 1_000_000
+        let wait = waitMilliseconds ?? options.barrierWaitMilliseconds
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, wait)) * 1_000_000
         while true {
             do {
                 try barrier.execute("BEGIN IMMEDIATE")
                 return true
-            } catch let e as SQLiteError where e.code == .busy || e.code == .locked {
+            } catch let e as SQLiteError where e.isBusy {
                 if DispatchTime.now().uptimeNanoseconds >= deadline { return false }
                 usleep(200)
             }

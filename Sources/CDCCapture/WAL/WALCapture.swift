@@ -183,22 +183,39 @@ public final class WALCapture {
     /// Runs until `stop` returns true: wakes on writes to the source's files (inotify on
     /// Linux, ``WALChangeWaiter``), and at least every `pollIntervalMilliseconds` checks the
     /// WAL file's stamp (size, modification time, inode: one `stat`) as a fallback. Applies
-    /// the log's retention about once a second.
+    /// the log's retention every `retention.intervalMilliseconds`. Busy errors (the service
+    /// holding its write lock when the agent needs its barrier for an epoch) are retried with
+    /// back-off instead of ending the loop.
+    /// - Throws: any other error of ``captureAvailable()``.
     public func run(until stop: () -> Bool, pollIntervalMilliseconds: Int = 10, retention: RetentionPolicy? = nil) throws {
         let waiter = WALChangeWaiter(databasePath: sourcePath)
         logger.debug("\(sourcePath): waking on \(waiter.isWatching ? "inotify, with a \(pollIntervalMilliseconds) ms poll as fallback" : "a \(pollIntervalMilliseconds) ms poll")")
         var lastSeen: WALFileStamp?
-        var lastPrune = Date.distantPast
+        var lastRetention: Int64?
+        var backoffMilliseconds = 0
+        var lastBusyLog = Date.distantPast
         while !stop() {
-            let stamp = WALFileStamp(path: sourcePath + "-wal")
-            if stamp != lastSeen || pendingEpoch != nil || !started {
-                try captureAvailable(until: stop)
-                lastSeen = stamp
+            do {
+                let stamp = WALFileStamp(path: sourcePath + "-wal")
+                if stamp != lastSeen || pendingEpoch != nil || !started || backoffMilliseconds > 0 {
+                    try captureAvailable(until: stop)
+                    lastSeen = stamp
+                    backoffMilliseconds = 0
+                    continue
+                }
+                if let retention, lastRetention.map({ EventLog.nowMilliseconds() - $0 >= retention.intervalMilliseconds }) ?? true {
+                    lastRetention = EventLog.nowMilliseconds()
+                    let removed = try log.apply(retention)
+                    if removed > 0 { logger.info("\(log.path): retention removed \(removed) event(s)") }
+                }
+            } catch let error as SQLiteError where error.isBusy {
+                backoffMilliseconds = min(max(backoffMilliseconds * 2, 50), 2000)
+                if Date().timeIntervalSince(lastBusyLog) >= 10 {
+                    lastBusyLog = Date()
+                    logger.warning("\(error); retrying in \(backoffMilliseconds) ms")
+                }
+                usleep(UInt32(backoffMilliseconds) * 1000)
                 continue
-            }
-            if let retention, Date().timeIntervalSince(lastPrune) > 1 {
-                _ = try log.prune(maximumAgeMilliseconds: retention.maximumAgeMilliseconds, maximumBytes: retention.maximumBytes)
-                lastPrune = Date()
             }
             waiter.wait(timeoutMilliseconds: max(1, pollIntervalMilliseconds))
         }
