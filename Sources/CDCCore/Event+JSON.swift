@@ -13,6 +13,13 @@ extension Event {
     /// The event as one JSON line, taking the schema object's JSON from `schemaJSON` (an
     /// encoder caches it: every event of a table repeats it).
     func jsonLine(schemaJSON: (TableSchema) -> [UInt8]) -> [UInt8] {
+        var offset: Int?
+        return jsonLine(schemaJSON: schemaJSON, schemaOffset: &offset)
+    }
+
+    /// As ``jsonLine(schemaJSON:)``, also telling at which byte the schema's JSON starts
+    /// (`nil` for events without a schema).
+    func jsonLine(schemaJSON: (TableSchema) -> [UInt8], schemaOffset: inout Int?) -> [UInt8] {
         var w = JSONWriter(reservingCapacity: 512)
         w.beginObject()
         w.key("v"); w.integer(eventSpecVersion)
@@ -35,7 +42,9 @@ extension Event {
             w.endObject()
             w.key("table"); w.string(c.table.name)
             w.key("op"); w.string(c.operation.rawValue)
-            w.key("schema"); w.raw(schemaJSON(c.table))
+            w.key("schema")
+            schemaOffset = w.bytes.count
+            w.raw(schemaJSON(c.table))
             w.key("key")
             w.beginObject()
             for (name, value) in zip(c.table.keyNames, c.key) {
@@ -58,7 +67,9 @@ extension Event {
             w.key("table"); w.string(s.table)
             w.key("change"); w.string(s.kind.rawValue)
             w.key("previous"); w.string(s.previousName)
-            w.key("schema"); w.raw(schemaJSON(s.schema))
+            w.key("schema")
+            schemaOffset = w.bytes.count
+            w.raw(schemaJSON(s.schema))
         }
         w.endObject()
         return w.bytes

@@ -14,20 +14,37 @@ public final class EventEncoder {
     /// The event as one JSON line, without the trailing newline; the same bytes as
     /// ``Event/jsonLine()``.
     public func encode(_ event: Event) -> [UInt8] {
-        event.jsonLine { schema in
-            if let last, last.schema == schema { return last.json }
-            let json: [UInt8]
-            if let hit = cache[schema] {
-                json = hit
-            } else {
-                var w = JSONWriter()
-                schema.write(to: &w)
-                json = w.bytes
-                if cache.count >= Self.schemaCacheLimit { cache.removeAll(keepingCapacity: true) }
-                cache[schema] = json
-            }
-            last = (schema, json)
-            return json
+        event.jsonLine(schemaJSON: schemaJSON(for:))
+    }
+
+    /// The event as one JSON line whose `schema` value is what `placeholder` returns for the
+    /// schema's JSON (a reference a store expands again on read), and the byte offset at which
+    /// that value starts (`nil` for events without a schema).
+    /// - Throws: what `placeholder` throws.
+    public func encode(_ event: Event, schemaPlaceholder placeholder: ([UInt8]) throws -> [UInt8]) throws -> (line: [UInt8], schemaOffset: Int?) {
+        var failure: Error?
+        var offset: Int?
+        let line = event.jsonLine(schemaJSON: { schema in
+            do { return try placeholder(schemaJSON(for: schema)) } catch { failure = error; return [] }
+        }, schemaOffset: &offset)
+        if let failure { throw failure }
+        return (line, offset)
+    }
+
+    /// A schema's JSON object, from the cache when seen before.
+    public func schemaJSON(for schema: TableSchema) -> [UInt8] {
+        if let last, last.schema == schema { return last.json }
+        let json: [UInt8]
+        if let hit = cache[schema] {
+            json = hit
+        } else {
+            var w = JSONWriter()
+            schema.write(to: &w)
+            json = w.bytes
+            if cache.count >= Self.schemaCacheLimit { cache.removeAll(keepingCapacity: true) }
+            cache[schema] = json
         }
+        last = (schema, json)
+        return json
     }
 }

@@ -11,12 +11,13 @@ extension EventLog {
     /// - Complexity: one pass over the log's rows (not their JSON), plus one decode per table.
     public func latestSchemas() throws -> [String: TableSchema] {
         var schemas: [String: TableSchema] = [:]
-        let rows = try connection.query("SELECT lsn, event FROM cdc_events WHERE lsn IN (SELECT max(lsn) FROM cdc_events WHERE tbl IS NOT NULL GROUP BY tbl)")
+        let at = format >= 2 ? "schema_at" : "NULL"
+        let rows = try connection.query("SELECT lsn, event, \(at) FROM cdc_events WHERE lsn IN (SELECT max(lsn) FROM cdc_events WHERE tbl IS NOT NULL GROUP BY tbl)")
         for row in rows {
             guard case .integer(let lsn) = row[0] else { continue }
             let bytes: [UInt8]
             switch row[1] {
-            case .text(let b), .blob(let b): bytes = b
+            case .text(let b), .blob(let b): bytes = try expandSchemaReference(in: b, at: row[2], lsn: LSN(lsn))
             default: throw EventLogError.corruptEvent(path: path, lsn: LSN(lsn), reason: "the event is not text")
             }
             do {

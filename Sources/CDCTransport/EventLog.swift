@@ -4,9 +4,16 @@ import Foundation
 
 /// The embedded event log: an SQLite file owned by the agent, the default transport.
 ///
-/// Layout (format 1):
-/// - `cdc_events(lsn INTEGER PRIMARY KEY, ts_ms, type, tbl, event)`: one row per event, the
-///   event's JSON line in `event`.
+/// Layout (format 2):
+/// - `cdc_events(lsn INTEGER PRIMARY KEY, ts_ms, type, tbl, event, schema_at)`: one row per
+///   event, the event's JSON line in `event`, except that the value of its `schema` member is
+///   stored as a reference `{"$ref":N}` to `cdc_schemas` starting at byte `schema_at` (NULL
+///   when the line is stored whole). Readers get the whole line back
+///   (``readRaw(after:limit:)``). Every event of a table repeats its schema, which is most of
+///   a change event's bytes.
+/// - `cdc_schemas(id INTEGER PRIMARY KEY, json)`: each distinct schema object once.
+///
+/// Format 1 logs (whole lines, no `cdc_schemas`) are read and appended to as they are.
 /// - `cdc_log_meta(key, value)`: format, source identity, and `pruned_through` (the highest
 ///   LSN removed by retention).
 /// - `cdc_agent_state(key, value)`: the agent's capture position, written in the same
@@ -19,7 +26,9 @@ import Foundation
 /// One writer (the agent); any number of readers.
 public final class EventLog {
     /// The current on-disk format.
-    public static let formatVersion: Int64 = 1
+    public static let formatVersion: Int64 = 2
+    /// The formats this build reads and appends to.
+    public static let readableFormats: ClosedRange<Int64> = 1...2
 
     public let path: String
     let connection: Connection
@@ -28,7 +37,11 @@ public final class EventLog {
     /// Decodes what ``read(after:limit:)`` returns; its schema cache lives as long as the log.
     private let decoder = EventDecoder()
     /// Encodes what ``append(_:state:)`` stores.
-    private let encoder = EventEncoder()
+    let encoder = EventEncoder()
+    /// This log's format (1: whole lines; 2: schema references).
+    private(set) var format: Int64 = formatVersion
+    /// Schema references known to this connection (see EventLog+SchemaReferences.swift).
+    var schemaReferences = SchemaReferenceCache()
 
     /// Opens (and with `create`, creates) an event log.
     ///
@@ -73,7 +86,8 @@ public final class EventLog {
         try c.transaction {
             try c.execute("""
                 CREATE TABLE cdc_log_meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
-                CREATE TABLE cdc_events(lsn INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, type TEXT NOT NULL, tbl TEXT, event TEXT NOT NULL);
+                CREATE TABLE cdc_events(lsn INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, type TEXT NOT NULL, tbl TEXT, event TEXT NOT NULL, schema_at INTEGER);
+                CREATE TABLE cdc_schemas(id INTEGER PRIMARY KEY, json TEXT NOT NULL);
                 CREATE INDEX cdc_events_ts ON cdc_events(ts_ms);
                 CREATE TABLE cdc_agent_state(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
                 CREATE TABLE cdc_snapshot_requests(id INTEGER PRIMARY KEY, requested_ms INTEGER NOT NULL, requester TEXT NOT NULL, tables TEXT NOT NULL, served_epoch INTEGER);
@@ -109,8 +123,12 @@ public final class EventLog {
         guard case .integer(let format)? = try connection.scalar("SELECT value FROM cdc_log_meta WHERE key = 'format'") else {
             throw EventLogError.notAnEventLog(path: path, reason: "format marker missing")
         }
-        guard format == Self.formatVersion else {
-            throw EventLogError.notAnEventLog(path: path, reason: "format \(format), this build reads format \(Self.formatVersion)")
+        guard Self.readableFormats.contains(format) else {
+            throw EventLogError.notAnEventLog(path: path, reason: "format \(format), this build reads formats \(Self.readableFormats.lowerBound)–\(Self.readableFormats.upperBound)")
+        }
+        self.format = format
+        if format >= 2, try !connection.tableExists("cdc_schemas") {
+            throw EventLogError.notAnEventLog(path: path, reason: "table cdc_schemas is missing")
         }
         for table in ["cdc_events", "cdc_agent_state", "cdc_snapshot_requests"] where try !connection.tableExists(table) {
             throw EventLogError.notAnEventLog(path: path, reason: "table \(table) is missing")
@@ -200,23 +218,42 @@ public final class EventLog {
     /// - Throws: ``EventLogError/nonIncreasingLSN``, ``SQLiteError``.
     /// - Complexity: O(events).
     public func append(_ events: [Event], state: [String: SQLiteValue] = [:]) throws {
+        do {
+            try appendInTransaction(events, state: state)
+            schemaReferences.commit()
+        } catch {
+            // A failed append rolled back the schemas it stored too; forget them.
+            schemaReferences.forgetUnsaved()
+            throw error
+        }
+    }
+
+    private func appendInTransaction(_ events: [Event], state: [String: SQLiteValue]) throws {
         try connection.transaction {
             var last = try lastLSN()
             if appendStatement == nil {
-                appendStatement = try connection.prepare("INSERT INTO cdc_events(lsn, ts_ms, type, tbl, event) VALUES (?, ?, ?, ?, ?)")
+                appendStatement = try connection.prepare(format >= 2
+                    ? "INSERT INTO cdc_events(lsn, ts_ms, type, tbl, event, schema_at) VALUES (?, ?, ?, ?, ?, ?)"
+                    : "INSERT INTO cdc_events(lsn, ts_ms, type, tbl, event) VALUES (?, ?, ?, ?, ?)")
             }
             guard let insert = appendStatement else { return }
             for e in events {
                 // Consecutive, so a reader can tell a lost event from retention (see readRaw).
                 guard e.lsn == last.next else { throw EventLogError.nonIncreasingLSN(path: path, last: last, offending: e.lsn) }
                 last = e.lsn
-                try insert.run([
+                var row: [SQLiteValue] = [
                     .integer(e.lsn.rawValue),
                     .integer(e.timestampMilliseconds),
                     .string(e.typeName),
                     e.tableName.map { .string($0) } ?? .null,
-                    .text(encoder.encode(e)),
-                ])
+                ]
+                if format >= 2 {
+                    let (line, at) = try encoder.encode(e, schemaPlaceholder: schemaReference(for:))
+                    row += [.text(line), at.map { .integer(Int64($0)) } ?? .null]
+                } else {
+                    row.append(.text(encoder.encode(e)))
+                }
+                try insert.run(row)
             }
             try writeState(state)
         }
@@ -283,7 +320,9 @@ public final class EventLog {
         try connection.transaction(.deferred) {
             let pruned = try prunedThrough()
             guard offset >= pruned else { throw EventLogError.offsetPruned(path: path, requested: offset, prunedThrough: pruned) }
-            let statement = try connection.prepare("SELECT lsn, event FROM cdc_events WHERE lsn > ? ORDER BY lsn LIMIT ?")
+            let statement = try connection.prepare(format >= 2
+                ? "SELECT lsn, event, schema_at FROM cdc_events WHERE lsn > ? ORDER BY lsn LIMIT ?"
+                : "SELECT lsn, event FROM cdc_events WHERE lsn > ? ORDER BY lsn LIMIT ?")
             try statement.bind([.integer(offset.rawValue), .integer(Int64(limit))])
             var out: [(LSN, [UInt8])] = []
             // The agent gives consecutive LSNs and retention only removes a prefix, so the
@@ -296,7 +335,9 @@ public final class EventLog {
                 }
                 expected += 1
                 switch statement.value(at: 1) {
-                case .text(let b), .blob(let b): out.append((LSN(lsn), b))
+                case .text(let b), .blob(let b):
+                    let at = format >= 2 ? statement.value(at: 2) : .null
+                    out.append((LSN(lsn), try expandSchemaReference(in: b, at: at, lsn: LSN(lsn))))
                 default: throw EventLogError.corruptEvent(path: path, lsn: LSN(lsn), reason: "the event is not text")
                 }
             }

@@ -180,4 +180,55 @@ final class EventLogTests: XCTestCase {
         try writer.append([Self.event(1)])
         XCTAssertNotEqual(try reader.changeCounter(), before)
     }
+
+    /// Format 2 stores each schema object once: the stored line references it, and readers
+    /// get back exactly the line the encoder made.
+    func testSchemasAreStoredOnceAndReadBackWhole() throws {
+        let log = try EventLog(path: path("events.db"), create: true)
+        let events = (1...5).map { Self.event(Int64($0)) }
+        try log.append(events)
+        let raw = try Connection(path: path("events.db"), mode: .readOnly)
+        XCTAssertEqual(try raw.scalar("SELECT count(*) FROM cdc_schemas"), .integer(1))
+        let stored = try raw.query("SELECT event FROM cdc_events").compactMap { $0[0].stringValue }
+        XCTAssertTrue(stored.allSatisfy { $0.contains("\"schema\":{\"$ref\":1}") && !$0.contains("\"columns\"") }, "\(stored)")
+        XCTAssertEqual(try log.readRaw(after: .zero, limit: 10).map(\.1), events.map { $0.jsonLine() })
+        XCTAssertEqual(try log.read(after: .zero, limit: 10), events)
+        // A reader on its own connection expands them too.
+        let reader = try EventLog(path: path("events.db"), readOnly: true)
+        XCTAssertEqual(try reader.read(after: .zero, limit: 10), events)
+    }
+
+    /// A damaged reference is a corrupt event naming its LSN, not a crash or a wrong line.
+    func testADamagedSchemaReferenceIsACorruptEvent() throws {
+        let log = try EventLog(path: path("events.db"), create: true)
+        try log.append([Self.event(1), Self.event(2)])
+        let raw = try Connection(path: path("events.db"), mode: .readWrite)
+        try raw.execute("UPDATE cdc_events SET event = replace(event, '{\"$ref\":1}', '{\"$ref\":9}') WHERE lsn = 2")
+        XCTAssertThrowsError(try EventLog(path: path("events.db"), readOnly: true).read(after: .zero, limit: 10)) { error in
+            guard case EventLogError.corruptEvent(_, let lsn, let reason)? = error as? EventLogError else { return XCTFail("\(error)") }
+            XCTAssertEqual(lsn, LSN(2))
+            XCTAssertTrue(reason.contains("9"), reason)
+        }
+        try raw.execute("UPDATE cdc_events SET schema_at = schema_at + 3 WHERE lsn = 1")
+        XCTAssertThrowsError(try EventLog(path: path("events.db"), readOnly: true).read(after: .zero, limit: 1))
+    }
+
+    /// A log written in format 1 (whole lines) is still read and appended to as it is.
+    func testAFormatOneLogStillWorks() throws {
+        let p = path("old.db")
+        let c = try Connection(path: p, mode: .create)
+        try c.execute("""
+            CREATE TABLE cdc_log_meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+            CREATE TABLE cdc_events(lsn INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, type TEXT NOT NULL, tbl TEXT, event TEXT NOT NULL);
+            CREATE TABLE cdc_agent_state(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+            CREATE TABLE cdc_snapshot_requests(id INTEGER PRIMARY KEY, requested_ms INTEGER NOT NULL, requester TEXT NOT NULL, tables TEXT NOT NULL, served_epoch INTEGER);
+            INSERT INTO cdc_log_meta VALUES ('format', 1), ('pruned_through', 0), ('created_ms', 0), ('log_id', 'old');
+            """)
+        try c.execute("INSERT INTO cdc_events(lsn, ts_ms, type, tbl, event) VALUES (1, 0, 'change', 'items', ?)", [.text(Self.event(1).jsonLine())])
+        try c.close()
+        let log = try EventLog(path: p, create: true)
+        try log.append([Self.event(2)])
+        XCTAssertEqual(try log.read(after: .zero, limit: 10), [Self.event(1), Self.event(2)])
+        XCTAssertFalse(try Connection(path: p, mode: .readOnly).tableExists("cdc_schemas"), "format 1 stays format 1")
+    }
 }

@@ -238,9 +238,14 @@ def vkey(v):
     return ("t", v)
 def rowkey(obj): return tuple((k, vkey(v)) for k, v in obj.items())
 cur_epoch = None
+# A format-2 log stores each schema object once and references it ({"$ref": id}).
+has_schemas = ev.execute("SELECT count(*) FROM sqlite_schema WHERE name = 'cdc_schemas'").fetchone()[0] > 0
+schema_objects = {i: json.loads(j) for i, j in ev.execute("SELECT id, json FROM cdc_schemas")} if has_schemas else {}
 for lsn, typ, tbl, text in ev.execute("SELECT lsn, type, tbl, event FROM cdc_events ORDER BY lsn"):
     try:
         e = json.loads(text)
+        if isinstance(e.get("schema"), dict) and "$ref" in e["schema"]:
+            e["schema"] = schema_objects[e["schema"]["$ref"]]
     except Exception as ex:
         decode_err += 1
         if decode_err < 5: note(f"!! lsn {lsn} does not decode: {ex}")
