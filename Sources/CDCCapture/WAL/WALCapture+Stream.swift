@@ -338,7 +338,8 @@ extension WALCapture {
             let applied = try map.apply(changedPages: changed, old: oldPages, new: newPages, roots: roots)
             ownership = map
             try WALTransactionDecoder.decode(old: oldPages, new: newPages, ownership: map, ownershipChanges: applied,
-                                             oldTables: oldTables, newTables: tables) { change in
+                                             oldTables: oldTables, newTables: tables,
+                                             affectedPageBudget: options.diffPageBudget) { change in
                 try batch.add(change, validate: validate)
             }
             try validate()

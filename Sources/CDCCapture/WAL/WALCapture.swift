@@ -23,6 +23,10 @@ public final class WALCapture {
         /// At most about this many bytes of row images per append, whatever the count: wide
         /// rows would otherwise make a batch of `batchSize` events large (promise 7).
         public var batchBytes: Int = 4 << 20
+        /// A table whose affected pages in one transaction exceed this many is diffed by
+        /// merging full walks of its old and new b-tree (a page per level in memory) rather
+        /// than by holding the affected pages' rows (docs/wal-capture.md, "Memory").
+        public var diffPageBudget: Int = 1_024
         /// How long to wait for the service's write lock when the agent needs a barrier.
         public var busyTimeoutMilliseconds: Int32 = 5_000
         /// Once the WAL holds this many frames and the agent has read them all, it runs one

@@ -30,6 +30,9 @@ enum WALTransactionDecoder {
     ///
     /// - Parameters:
     ///   - old: the pages at the previous commit; `new`: at this commit.
+    ///   - affectedPageBudget: a table with more affected pages than this is diffed by the
+    ///     streaming merge (memory: a page per tree level) instead of in memory (memory: the
+    ///     decoded rows of its affected pages, old and new).
     ///   - emit: called with each change, in order.
     ///   - ownership: the page map after ``PageOwnership/apply(changedPages:old:new:roots:rebuildThreshold:)``
     ///     for this transaction, and `ownershipChanges` what that apply returned.
@@ -37,8 +40,10 @@ enum WALTransactionDecoder {
     /// - Throws: ``PageDecodingError``, ``RowImageError``.
     static func decode<Old: PageSource, New: PageSource>(old: Old, new: New, ownership: PageOwnership, ownershipChanges: PageOwnership.Changes,
                                                          oldTables: [WALTable], newTables: [WALTable],
+                                                         affectedPageBudget: Int = 1_024,
                                                          emit: (WALRowChange) throws -> Void) throws {
-        let diff = TransactionDiff(old: old, new: new, ownership: ownership, changes: ownershipChanges)
+        var diff = TransactionDiff(old: old, new: new, ownership: ownership, changes: ownershipChanges)
+        diff.affectedPageBudget = affectedPageBudget
         let oldByName = Dictionary(oldTables.map { ($0.schema.name, $0) }, uniquingKeysWith: { a, _ in a })
         let oldByRoot = Dictionary(oldTables.map { ($0.rootPage, $0) }, uniquingKeysWith: { a, _ in a })
         let newNames = Set(newTables.map(\.schema.name))
