@@ -139,9 +139,25 @@ public final class SQLiteSink {
         case .heartbeat:
             break
         case .schema(let s):
-            // The change events that follow carry the new schema, which is what the replica
-            // tables are built from; the schema event itself only says it in advance.
             logger.info("source table \(quoteIdentifier(s.previousName)): \(s.kind.rawValue)\(s.kind == .rename ? " to \(quoteIdentifier(s.table))" : ""), schema version \(s.schema.version), LSN \(event.lsn)")
+            switch s.kind {
+            case .drop, .rename:
+                // The source no longer has the table under the old name: its rows go as if an
+                // epoch at this LSN held none of them (the floor keeps replays of older events
+                // out), and so does the read-model table, which a later table of that name
+                // may define differently. A renamed table's rows come next, as a snapshot
+                // epoch under the new name.
+                summary.rowsRemovedByEpochs += try finishEpoch(SnapshotEpoch(epoch: event.lsn, tables: [s.previousName], reason: s.kind.rawValue))
+                if let rule = projection.rule(for: s.previousName), !Self.isReserved(rule.target) {
+                    try connection.execute("DROP TABLE IF EXISTS \(quoteIdentifier(rule.target))")
+                    tableStates[s.previousName] = nil
+                    logger.info("dropped table \(quoteIdentifier(rule.target)) (source table \(quoteIdentifier(s.previousName)) \(s.kind == .drop ? "dropped" : "renamed to \(quoteIdentifier(s.table))"), LSN \(event.lsn))")
+                }
+            case .create, .alter:
+                // The change events that follow carry the new schema, which is what the
+                // replica tables are built from.
+                break
+            }
             summary.skipped += 1
         }
     }

@@ -261,7 +261,14 @@ final class WALCaptureTests: XCTestCase {
         try check("RENAME COLUMN changes no row", "ALTER TABLE grown RENAME COLUMN v TO v2", changesSchemaOnly: true)
         try check("DROP COLUMN rewrites rows but changes no value kept", "ALTER TABLE grown DROP COLUMN s", changesSchemaOnly: true)
         try check("updates after the changes", "UPDATE grown SET v2 = 'again'; DELETE FROM reals WHERE id = 2; UPDATE reordered SET c = 9 WHERE a = 'x' AND c = 1")
-        try check("RENAME TABLE keeps the b-tree: no row event", "ALTER TABLE grown RENAME TO renamed", changesSchemaOnly: true)
+        // RENAME TABLE keeps the b-tree and changes no row; the rows come under the new name as
+        // a snapshot epoch of that table, read from the rename's commit.
+        try h.writer.execute("ALTER TABLE grown RENAME TO renamed")
+        let renameEvents = try h.captured()
+        XCTAssertEqual(renameEvents.map(\.typeName), ["schema", "snapshot_start", "change", "snapshot_end"])
+        let renamedRows = try Self.contents(h.writer)["renamed"] ?? [:]
+        XCTAssertEqual(Self.describeValues(renameEvents), renamedRows.map { "renamed snapshot \(Self.json($0.key)) nil -> \(Self.json($0.value))" }.sorted())
+        before = try Self.contents(h.writer)
         try check("rows of the renamed table", "INSERT INTO renamed(id, v2) VALUES (2, 'two'); UPDATE renamed SET n = 8 WHERE id = 1")
         // The rebuild migration tools run in one transaction: new table, copy, drop, rename.
         // Only rows whose values changed come out (here: v2 of row 2 becomes an integer).
@@ -409,5 +416,35 @@ final class WALCaptureTests: XCTestCase {
         XCTAssertEqual(events.last?.change?.operation, .update)
         XCTAssertEqual(events.last?.change?.after, [.integer(1), .string("X"), .integer(1), .integer(0)])
         for e in events { XCTAssertEqual(try Event(jsonLine: e.jsonLine()), e, "round trip through the codec") }
+    }
+
+    /// Table-level changes reach the read model: a swap in one transaction, a drop and a
+    /// create of the same name (also with another key, on the same root page), and a rename.
+    /// After each step the sink applies the log and replica-check must say consistent.
+    func testTableSwapsDropsAndRenamesReachTheReadModel() throws {
+        var h = try Harness(prefix: "wal-tables", schema: "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t(v) VALUES ('a'), ('b'), ('c');")
+        let replicaPath = h.dir.path("replica.db")
+        func step(_ label: String, _ sql: String) throws {
+            try h.writer.execute(sql)
+            _ = try h.captured()
+            let sink = try SQLiteSink(replicaPath: replicaPath)
+            _ = try sink.sync(from: h.log)
+            try sink.close()
+            guard try !h.writer.userTableNames().isEmpty else {
+                let replica = try Connection(path: replicaPath, mode: .readOnly)
+                XCTAssertEqual(try replica.userTableNames(), [], "\(label): the dropped table's read model is gone")
+                return
+            }
+            let report = try ReplicaChecker(sourcePath: h.dir.path("source.db"), replicaPath: replicaPath).run()
+            XCTAssertTrue(report.isConsistent, "\(label): \(report.render(json: false))")
+        }
+        try step("initial", "SELECT 1")
+        try step("copy into t_new", "BEGIN; CREATE TABLE t_new(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t_new SELECT id, upper(v) FROM t; COMMIT;")
+        try step("swap in one transaction", "BEGIN; DROP TABLE t; ALTER TABLE t_new RENAME TO t; COMMIT;")
+        try step("drop", "DROP TABLE t")
+        try step("create again", "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t(v) VALUES ('only row')")
+        try step("drop and create with another key in one transaction", "BEGIN; DROP TABLE t; CREATE TABLE t(k TEXT, v TEXT); INSERT INTO t VALUES ('x', 'y'); COMMIT;")
+        try step("rename", "ALTER TABLE t RENAME TO t2")
+        try step("write under the new name", "INSERT INTO t2 VALUES ('z', 'w')")
     }
 }

@@ -337,10 +337,27 @@ extension WALCapture {
             ownership = nil
             let applied = try map.apply(changedPages: changed, old: oldPages, new: newPages, roots: roots)
             ownership = map
-            try WALTransactionDecoder.decode(old: oldPages, new: newPages, ownership: map, ownershipChanges: applied,
-                                             oldTables: oldTables, newTables: tables,
-                                             affectedPageBudget: options.diffPageBudget) { change in
+            // Schema events come first, but a table replaced under its name (another key) is
+            // announced as dropped and created, and its rows follow as a snapshot epoch.
+            let replaced = try WALTransactionDecoder.decode(old: oldPages, new: newPages, ownership: map, ownershipChanges: applied,
+                                                        oldTables: oldTables, newTables: tables,
+                                                        affectedPageBudget: options.diffPageBudget) { change in
                 try batch.add(change, validate: validate)
+            }
+            for name in replaced.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
+                guard let table = tables.first(where: { $0.schema.name == name }),
+                      let previous = oldTables.first(where: { $0.schema.name == name }) else { continue }
+                batch.endTransaction()
+                try batch.add(SchemaChange(table: name, kind: .drop, schema: previous.schema), validate: validate)
+                try batch.add(SchemaChange(table: name, kind: .create, schema: table.schema), validate: validate)
+                try snapshot(table, at: newPages, reason: "replaced", into: batch, validate: validate)
+            }
+            // A renamed table's rows did not change, so no row event names them under the new
+            // name: a snapshot epoch of the table, read from this commit's pages, does.
+            for renamed in schemaChanges where renamed.kind == .rename {
+                guard let table = tables.first(where: { $0.schema.name == renamed.table }) else { continue }
+                batch.endTransaction()
+                try snapshot(table, at: newPages, reason: "rename", into: batch, validate: validate)
             }
             try validate()
         } catch is BackfillRace {
@@ -357,6 +374,27 @@ extension WALCapture {
         position?.frameIndex = transaction.commitFrameIndex + 1
         if var p = position { p.checksum = try checksum(afterFrame: transaction.commitFrameIndex, header: p.header); position = p }
         return true
+    }
+
+    /// Emits a snapshot epoch of one table from a commit's pages (not through SQL: the epoch
+    /// must show exactly that commit): start marker, one `snapshot` event per row as a group,
+    /// end marker. Memory: one batch (the walk streams).
+    private func snapshot(_ table: WALTable, at pages: some PageSource, reason: String, into batch: WALEventBatch, validate: () throws -> Void) throws {
+        let epoch = try batch.addMarker(start: true, tables: [table.schema.name], reason: reason, validate: validate)
+        batch.beginTransaction(timestampMilliseconds: EventLog.nowMilliseconds())
+        let walker = try BTreeWalker(source: pages)
+        let converter = ImageConverter(from: table, to: table)
+        func emit(_ image: [SQLiteValue], rowid: Int64?) throws {
+            let key = WALRowChange.key(of: table, rowid: rowid, image: image)
+            try batch.add(WALRowChange(table: table.schema, operation: .snapshot, key: key, before: nil, after: image), validate: validate)
+        }
+        if table.layout.isWithoutRowID {
+            try walker.forEachIndexEntry(rootPage: table.rootPage) { try emit(try converter.image(record: $0, rowid: nil), rowid: nil) }
+        } else {
+            try walker.forEachTableRow(rootPage: table.rootPage) { try emit(try converter.image(record: $0.values, rowid: $0.rowid), rowid: $0.rowid) }
+        }
+        batch.endTransaction()
+        try batch.addMarker(start: false, epoch: epoch, tables: [table.schema.name], reason: reason, validate: validate)
     }
 
     /// The cumulative checksum stored in the frame header of frame `index` (it covers every

@@ -70,6 +70,21 @@ final class WALEventBatch {
         nextLSN += 1
     }
 
+    /// Adds a snapshot epoch marker (start or end) for `tables`; the start marker's LSN is
+    /// the epoch. Returns the epoch.
+    @discardableResult
+    func addMarker(start: Bool, epoch: LSN? = nil, tables: [String], reason: String, validate: () throws -> Void) throws -> LSN {
+        if isFull {
+            try validate()
+            try append(state: [:])
+        }
+        let marker = SnapshotEpoch(epoch: epoch ?? LSN(nextLSN), tables: tables, reason: reason)
+        buffer.append(Event(lsn: LSN(nextLSN), source: source, timestampMilliseconds: timestamp,
+                            body: start ? .snapshotStart(marker) : .snapshotEnd(marker)))
+        nextLSN += 1
+        return marker.epoch
+    }
+
     /// Ends the current transaction: its last event (always still buffered, because a full
     /// buffer is appended before an event is added) says so.
     func endTransaction() {

@@ -24,6 +24,9 @@ struct WALRowChange {
 /// Order (docs/wal-capture.md): tables by name (bytewise), then rows by key.
 enum WALTransactionDecoder {
     /// Emits the row changes of one transaction, table by table, each table's in key order.
+    /// - Returns: the tables that are another b-tree with another key under the same name
+    ///   (dropped and created again, or swapped in by a rename): their rows cannot be compared
+    ///   by key, so the caller replaces them (a drop, a create and a snapshot epoch).
     /// Memory: the page diff's (bounded by its affected-page budget, then streaming), except
     /// for a table whose key order is not BINARY (``WALTable/hasBinaryKeyOrder``), compared
     /// in memory.
@@ -41,34 +44,50 @@ enum WALTransactionDecoder {
     static func decode<Old: PageSource, New: PageSource>(old: Old, new: New, ownership: PageOwnership, ownershipChanges: PageOwnership.Changes,
                                                          oldTables: [WALTable], newTables: [WALTable],
                                                          affectedPageBudget: Int = 1_024,
-                                                         emit: (WALRowChange) throws -> Void) throws {
+                                                         emit: (WALRowChange) throws -> Void) throws -> Set<String> {
         var diff = TransactionDiff(old: old, new: new, ownership: ownership, changes: ownershipChanges)
         diff.affectedPageBudget = affectedPageBudget
         let oldByName = Dictionary(oldTables.map { ($0.schema.name, $0) }, uniquingKeysWith: { a, _ in a })
         let oldByRoot = Dictionary(oldTables.map { ($0.rootPage, $0) }, uniquingKeysWith: { a, _ in a })
         let newNames = Set(newTables.map(\.schema.name))
+        var replaced = Set<String>()
         for table in newTables {
             // By name; else a table whose name is gone but whose b-tree this is (a rename).
             let previous = oldByName[table.schema.name] ?? oldByRoot[table.rootPage].flatMap { newNames.contains($0.schema.name) ? nil : $0 }
             let kind: DiffedTree.Kind = table.layout.isWithoutRowID ? .withoutRowID(primaryKeyFieldCount: table.layout.keyFieldCount) : .table
-            if (previous.map { $0.layout.isWithoutRowID != table.layout.isWithoutRowID } ?? false) || !table.hasBinaryKeyOrder
-                || previous?.hasBinaryKeyOrder == false {
-                // Two kinds of b-tree (the table became or stopped being WITHOUT ROWID), or a
-                // WITHOUT ROWID key in DESC or another collation, whose b-tree order is not the
-                // BINARY order the page diff's streaming merge needs: compare in memory.
+            if let previous, previous.schema.keyNames != table.schema.keyNames || previous.schema.hasRowIDKey != table.schema.hasRowIDKey
+                || previous.layout.isWithoutRowID != table.layout.isWithoutRowID {
+                // Another key under the same name: not an ALTER (which cannot change keys) but
+                // another table (dropped and created again, perhaps on the same root page, or
+                // swapped in by a rename). Rows cannot be matched by key.
+                replaced.insert(table.schema.name)
+                continue
+            }
+            if !table.hasBinaryKeyOrder || previous?.hasBinaryKeyOrder == false {
+                // A WITHOUT ROWID key in DESC or another collation: its b-tree order is not the
+                // BINARY order the page diff's streaming merge needs. Compare in memory.
                 for change in try fullComparison(old: old, new: new, previous: previous, table: table) { try emit(change) }
                 continue
             }
             let tree = DiffedTree(rootBefore: previous?.rootPage, rootAfter: table.rootPage, kind: kind)
             let before = ImageConverter(from: previous ?? table, to: table)
             let after = ImageConverter(from: table, to: table)
-            try diff.run(trees: [tree]) { _, delta in
+            var pass = diff
+            if let previous, previous.rootPage != table.rootPage {
+                // Another root under the same name and key: auto-vacuum moved it, or the table
+                // was rebuilt or swapped in (DROP + RENAME writes none of the new tree's pages,
+                // so the affected pages would miss its rows). Merging full walks of both trees
+                // gives exactly the rows that differ.
+                pass.affectedPageBudget = -1
+            }
+            try pass.run(trees: [tree]) { _, delta in
                 let rowid: Int64? = if case .rowid(let r) = delta.key { r } else { nil }
                 let b = try delta.before.map { try before.image(record: $0, rowid: rowid) }
                 let a = try delta.after.map { try after.image(record: $0, rowid: rowid) }
                 if let change = WALRowChange(table: table, rowid: rowid, before: b, after: a) { try emit(change) }
             }
         }
+        return replaced
     }
 
     /// Compares every row of the table before and after, by key, in memory: the fallback when
@@ -153,9 +172,11 @@ struct ImageConverter {
 
     func image(record: [SQLiteValue], rowid: Int64?) throws -> [SQLiteValue] {
         if source.sql == target.sql || source.layout == target.layout { return try source.layout.image(ofRecord: record, rowid: rowid) }
-        if source.layout.isWithoutRowID == target.layout.isWithoutRowID, record.count <= target.layout.storedFieldCount,
-           source.layout.storedFieldCount <= target.layout.storedFieldCount {
-            // ADD COLUMN / RENAME COLUMN: the records are untouched, and the new schema reads them.
+        if source.rootPage == target.rootPage, source.layout.isWithoutRowID == target.layout.isWithoutRowID,
+           record.count <= target.layout.storedFieldCount, source.layout.storedFieldCount <= target.layout.storedFieldCount {
+            // ADD COLUMN / RENAME COLUMN on the same b-tree: the records are untouched, and the
+            // new schema reads them. (Records of another b-tree, a table swapped in under this
+            // name, are mapped by column name below.)
             return try target.layout.image(ofRecord: record, rowid: rowid)
         }
         let old = try source.layout.image(ofRecord: record, rowid: rowid)
