@@ -31,6 +31,7 @@ extension WALCapture {
             try endAllPins()
             try takePin()
             try readWholeWAL(continuing: true)
+            walInode = WALFileStamp(path: sourcePath + "-wal")?.inode
             try barrier.execute("ROLLBACK")
         } catch {
             try? barrier.execute("ROLLBACK")

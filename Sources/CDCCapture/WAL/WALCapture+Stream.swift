@@ -234,7 +234,15 @@ extension WALCapture {
     /// frame of the current generation.
     /// - Returns: events appended, and whether reading reached the end.
     func readAndCapture(untilFrame limit: Int? = nil) throws -> (appended: Int, caughtUp: Bool) {
-        guard pendingEpoch == nil, let wal = try walFile() else { return (0, true) }
+        guard pendingEpoch == nil else { return (0, true) }
+        let inode = WALFileStamp(path: sourcePath + "-wal")?.inode
+        if position != nil, let known = walInode, inode != known {
+            logger.warning("\(sourcePath)-wal was deleted or replaced while the agent ran (SQLite never does that while connections are open); frames written to the old file are out of reach: running a resync epoch")
+            pendingEpoch = "resync"
+            return (0, true)
+        }
+        walInode = inode
+        guard let wal = try walFile() else { return (0, true) }
         var reader: WALReader
         if let p = position {
             reader = WALReader(resumingAt: p)
@@ -262,7 +270,10 @@ extension WALCapture {
                 }
                 if batch.isFull { try flush() }
             }
-            if result.end != .transactionLimit { break }
+            if result.end != .transactionLimit {
+                try checkNotDamaged(result.end, reader: reader, wal: wal)
+                break
+            }
             if let limit, reader.position.frameIndex >= limit {
                 try flush()
                 pinnedSincePosition = true
@@ -272,6 +283,32 @@ extension WALCapture {
         try flush()
         pinnedSincePosition = true
         return (batch.appended, true)
+    }
+
+    /// The reader stops at the first frame that fails its salts or checksum, as SQLite's
+    /// recovery does. That is the normal end of a WAL that restarted over a longer one, or a
+    /// frame being written; but when SQLite's wal-index already counts frames past it as
+    /// committed (same generation), the file is damaged, and going on silently would lose
+    /// every later transaction. Checked twice, a moment apart, to rule out a torn read.
+    /// - Throws: ``WALCaptureError/damagedWAL``.
+    private func checkNotDamaged(_ end: WALEnd, reader: WALReader, wal: FileByteSource) throws {
+        let frame: Int
+        switch end {
+        case .checksumMismatch(let f, _), .saltMismatch(let f, _), .invalidPageNumber(let f, _): frame = f
+        default: return
+        }
+        if walIndex == nil { walIndex = WALIndexFile(databasePath: sourcePath) }
+        let headerSalts = try wal.readBytes(at: 16, count: 8)
+        func committedBeyond() -> Int? {
+            guard let index = walIndex?.lastCommittedFrame(), index.salts == headerSalts, Int(index.frame) > frame else { return nil }
+            return Int(index.frame)
+        }
+        guard committedBeyond() != nil else { return }
+        usleep(2_000)
+        var again = reader
+        if try again.readCommittedTransactions(from: wal, maximumTransactionCount: 1).transactions.isEmpty, let committed = committedBeyond() {
+            throw WALCaptureError.damagedWAL(path: sourcePath, frame: frame, committedFrames: committed)
+        }
     }
 
     /// The WAL header changed under a held pin: SQLite restarted the WAL after a full

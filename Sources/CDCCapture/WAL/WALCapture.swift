@@ -56,6 +56,13 @@ public final class WALCapture {
     let databaseFile: FileByteSource
     /// The `-shm` file, opened once (see ``WALIndexFile`` for why it is never reopened).
     var walIndex: WALIndexFile?
+    /// The inode of the `-wal` file ``position`` was read from. SQLite never deletes or
+    /// replaces the WAL while connections (the agent's) are open; if it changes, someone did,
+    /// and the frames written to the old file are out of reach.
+    var walInode: UInt64?
+    /// Where the last barrier cycle left the WAL fully copied (salts, frame): no cycle is
+    /// worth running again before the WAL restarts or grows by the threshold.
+    var lastFullCycle: (salt1: UInt32, salt2: UInt32, frame: Int)?
 
     /// Which of ``pins`` holds a read transaction now.
     var activePin: Int?

@@ -12,6 +12,9 @@ public enum WALCaptureError: Error, Sendable, CustomStringConvertible, Equatable
     case undecodable(path: String, reason: String)
     /// The database is not in WAL mode.
     case notInWALMode(path: String, journalMode: String)
+    /// A frame SQLite counts as committed fails its checksum or salts: the `-wal` file was
+    /// damaged on disk, so the transactions in and after it cannot be decoded.
+    case damagedWAL(path: String, frame: Int, committedFrames: Int)
 
     public var description: String {
         switch self {
@@ -23,6 +26,8 @@ public enum WALCaptureError: Error, Sendable, CustomStringConvertible, Equatable
             return "\(path): \(reason); check the file with `sqlite3 \(path) 'PRAGMA integrity_check'`"
         case .notInWALMode(let path, let mode):
             return "\(path): the database is in journal mode \(mode.isEmpty ? "unknown" : mode), not WAL; WAL capture needs PRAGMA journal_mode=WAL"
+        case .damagedWAL(let path, let frame, let committed):
+            return "\(path)-wal: frame \(frame + 1) fails its checksum though SQLite counts \(committed) frames committed; the WAL file was damaged on disk, so capture stops here (restore the file, or checkpoint it with the service stopped and restart the agent: it resyncs)"
         }
     }
 }

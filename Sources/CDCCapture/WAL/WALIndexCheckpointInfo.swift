@@ -40,6 +40,18 @@ final class WALIndexFile {
 
     deinit { close(descriptor) }
 
+    /// The last committed frame SQLite's wal-index knows (`mxFrame`, a 32-bit integer in the
+    /// host's byte order at byte 16 of the first header copy) and the WAL salts it belongs to
+    /// (the 8 bytes at byte 32, copied from the WAL header's bytes 16–23). Source: "WAL-mode
+    /// File Format" §2.1 (https://www.sqlite.org/walformat.html).
+    func lastCommittedFrame() -> (frame: UInt32, salts: [UInt8])? {
+        var header = [UInt8](repeating: 0, count: 48)
+        let n = header.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, 48, 0) }
+        guard n == 48 else { return nil }
+        let frame = header.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 16, as: UInt32.self) }
+        return (frame, Array(header[32..<40]))
+    }
+
     /// The checkpoint progress now, or `nil` when the file is shorter than the header.
     func checkpointInfo() -> WALIndexCheckpointInfo? {
         var value: UInt32 = 0
