@@ -80,7 +80,7 @@ extension PageOwnership {
             self = full
             return Changes(changedPages: changed, previousEntries: previous, isFullRebuild: true, previousRootPages: previousRoots)
         }
-        var update = IncrementalUpdate(changed: changed, old: old, new: new,
+        var update = IncrementalUpdate(changed: changed, capacity: max(databaseSizeInPages, new.databaseSizeInPages), old: old, new: new,
                                        oldUsableSize: try BTreeWalker(source: old).usableSize,
                                        newUsableSize: try BTreeWalker(source: new).usableSize)
         resize(to: max(databaseSizeInPages, new.databaseSizeInPages))
@@ -109,21 +109,30 @@ extension PageOwnership {
 /// The working state of one incremental update.
 private struct IncrementalUpdate<Old: PageSource, New: PageSource> {
     let changed: Set<UInt32>
+    /// ``changed`` again, for the membership tests made once per child pointer walked.
+    let changedBits: PageBitSet
     let old: Old
     let new: New
     let oldUsableSize: Int
     let newUsableSize: Int
     /// Pages with a written page below them in the old map.
-    var marked = Set<UInt32>()
+    var marked: PageBitSet
     /// Pages given an entry by this update's walk (each at most once: twice is a cycle).
-    var attached = Set<UInt32>()
+    var attached: PageBitSet
     /// Pages detached by this update.
-    var detached = Set<UInt32>()
-    /// The entry before this update of every page it touched.
+    var detached: PageBitSet
+    /// The entry before this update of every page whose entry it changed.
     var saved: [UInt32: PageOwnership.Entry] = [:]
 
-    init(changed: Set<UInt32>, old: Old, new: New, oldUsableSize: Int, newUsableSize: Int) {
+    /// - Parameter capacity: the larger of the map's and the new snapshot's size in pages.
+    init(changed: Set<UInt32>, capacity: UInt32, old: Old, new: New, oldUsableSize: Int, newUsableSize: Int) {
         self.changed = changed
+        var bits = PageBitSet(capacity: capacity)
+        for page in changed { bits.insert(page) }
+        changedBits = bits
+        marked = PageBitSet(capacity: capacity)
+        attached = PageBitSet(capacity: capacity)
+        detached = PageBitSet(capacity: capacity)
         self.old = old
         self.new = new
         self.oldUsableSize = oldUsableSize
@@ -146,7 +155,7 @@ private struct IncrementalUpdate<Old: PageSource, New: PageSource> {
             var p = page, steps = 0
             while true {
                 let parent = map.entry(of: p).parent
-                guard parent != 0, parent != p, marked.insert(parent).inserted else { break }
+                guard parent != 0, parent != p, marked.insert(parent) else { break }
                 p = parent
                 steps += 1
                 guard steps <= limit else { throw PageDecodingError(.cycle, pageNumber: page) }
@@ -155,8 +164,13 @@ private struct IncrementalUpdate<Old: PageSource, New: PageSource> {
     }
 
     /// Gives `page` its new entry; a page attached twice has two parents (or is on a cycle).
+    ///
+    /// Most attached pages keep their entry (every child of a walked interior page is
+    /// attached, and usually one of them changed): those are not remembered, which is the
+    /// same, since an attached page's entry is never set again by this update.
     mutating func attach(_ page: UInt32, to e: PageOwnership.Entry, in map: inout PageOwnership) throws {
-        guard attached.insert(page).inserted else { throw PageDecodingError(.cycle, pageNumber: page) }
+        guard attached.insert(page) else { throw PageDecodingError(.cycle, pageNumber: page) }
+        guard map.entry(of: page) != e else { return }
         remember(page, in: map)
         map.setEntry(page, e)
     }
@@ -166,7 +180,7 @@ private struct IncrementalUpdate<Old: PageSource, New: PageSource> {
     /// same parent (overflow chains, roots); b-tree children that only changed parent keep
     /// their subtrees' entries.
     func needsWalk(_ page: UInt32, before: PageOwnership.Entry, expected: PageOwnership.Entry, strict: Bool) -> Bool {
-        if changed.contains(page) || marked.contains(page) { return true }
+        if changedBits.contains(page) || marked.contains(page) { return true }
         if strict { return before != expected }
         return !before.isOwned || before.isOverflowPage != expected.isOverflowPage
     }
