@@ -14,24 +14,13 @@ import Foundation
 /// On a corrupt page, an unchanged row is not decoded, so a damaged record on both sides
 /// goes unnoticed here (the streaming path and the full walks still decode every row).
 extension TransactionDiff {
-    /// One cell of an affected page version, its overflow chain joined.
-    struct RawEntry {
-        /// The rowid (table trees); 0 for index cells.
-        var rowid: Int64
-        /// The whole payload: a slice of the page when it is all local.
-        var payload: ArraySlice<UInt8>
-        /// Where the cell is, for errors.
-        var pageNumber: UInt32
-        var offset: Int
-    }
-
     /// The deltas of one tree from the given page versions, in key order.
     func deltas(of tree: DiffedTree, beforePages: [UInt32], afterPages: [UInt32]) throws -> [RowDelta] {
-        let before = try entries(onPages: beforePages, of: tree, in: old)
-        let after = try entries(onPages: afterPages, of: tree, in: new)
+        let before = try cells(onPages: beforePages, of: tree, in: old)
+        let after = try cells(onPages: afterPages, of: tree, in: new)
         switch tree.kind {
-        case .table: return try tableDeltas(before: before, after: after)
-        case .withoutRowID: return try keyedDeltas(before: before, after: after, tree: tree)
+        case .table: return try AffectedCellJoin.tableDeltas(before: before, after: after)
+        case .withoutRowID: return try AffectedCellJoin.keyedDeltas(before: before, after: after, tree: tree)
         }
     }
 
@@ -40,8 +29,8 @@ extension TransactionDiff {
     ///
     /// - Throws: ``PageDecodingError`` for an invalid page, cell or overflow chain, or
     ///   `.cycle` when the chains read more pages than the snapshot has.
-    private func entries(onPages pages: [UInt32], of tree: DiffedTree, in source: some PageSource) throws -> [RawEntry] {
-        var out: [RawEntry] = []
+    private func cells(onPages pages: [UInt32], of tree: DiffedTree, in source: some PageSource) throws -> [DiffCell] {
+        var out: [DiffCell] = []
         guard !pages.isEmpty else { return out }
         let usableSize = try BTreeWalker(source: source).usableSize
         let maximumPayload = Int(source.databaseSizeInPages) * source.pageSize
@@ -49,7 +38,6 @@ extension TransactionDiff {
         for number in pages {
             let page = try BTreePage.decode(number, bytes: try source.page(number), usableSize: usableSize, isTable: tree.isTable)
             guard page.type != .tableInterior else { continue }
-            out.reserveCapacity(out.count + page.cellCount)
             try page.forEachCell(maximumPayloadSize: maximumPayload) { _, offset, layout in
                 var payload = page.bytes[layout.localStart..<(layout.localStart + layout.localCount)]
                 if layout.localCount < layout.payloadSize {
@@ -60,28 +48,50 @@ extension TransactionDiff {
                         return try source.page($0)
                     }[...]
                 }
-                out.append(RawEntry(rowid: layout.rowid, payload: payload, pageNumber: number, offset: offset))
+                out.append(DiffCell(rowid: layout.rowid, payload: payload, pageNumber: number, offset: offset))
             }
         }
         return out
     }
+}
 
+/// One cell of an affected page version, its overflow chain joined.
+struct DiffCell {
+    /// The rowid (table trees); 0 for index cells.
+    var rowid: Int64
+    /// The whole payload: a slice of the page when it is all local.
+    var payload: ArraySlice<UInt8>
+    /// Where the cell is, for errors.
+    var pageNumber: UInt32
+    var offset: Int
+
+    /// The decoded record.
+    func decode() throws -> [SQLiteValue] {
+        try Record.decode(payload, pageNumber: pageNumber)
+    }
+}
+
+/// The join of the old and new cells of one tree's affected pages (not generic over the page
+/// sources, so that it runs as plain code whatever the caller's source types).
+enum AffectedCellJoin {
     /// A table tree: join by rowid (from the cell header, no decoding), then decode only the
     /// rows that are new, gone, or whose payload bytes differ.
-    private func tableDeltas(before: [RawEntry], after: [RawEntry]) throws -> [RowDelta] {
-        let b = try Self.sortedByRowid(before), a = try Self.sortedByRowid(after)
+    /// - Returns: the deltas in rowid order.
+    /// - Throws: ``PageDecodingError`` `.duplicateKey`, or a record's decoding error.
+    static func tableDeltas(before: [DiffCell], after: [DiffCell]) throws -> [RowDelta] {
+        let b = try sortedByRowid(before), a = try sortedByRowid(after)
         var out: [RowDelta] = []
         var i = 0, j = 0
         while i < b.count || j < a.count {
             if j == a.count || (i < b.count && b[i].rowid < a[j].rowid) {
-                out.append(RowDelta(key: .rowid(b[i].rowid), before: try Self.decode(b[i]), after: nil))
+                out.append(RowDelta(key: .rowid(b[i].rowid), before: try b[i].decode(), after: nil))
                 i += 1
             } else if i == b.count || a[j].rowid < b[i].rowid {
-                out.append(RowDelta(key: .rowid(a[j].rowid), before: nil, after: try Self.decode(a[j])))
+                out.append(RowDelta(key: .rowid(a[j].rowid), before: nil, after: try a[j].decode()))
                 j += 1
             } else {
-                if !Self.bytesEqual(b[i].payload, a[j].payload) {
-                    let was = try Self.decode(b[i]), now = try Self.decode(a[j])
+                if !bytesEqual(b[i].payload, a[j].payload) {
+                    let was = try b[i].decode(), now = try a[j].decode()
                     if was != now { out.append(RowDelta(key: .rowid(b[i].rowid), before: was, after: now)) }
                 }
                 i += 1
@@ -91,40 +101,46 @@ extension TransactionDiff {
         return out
     }
 
-    /// The entries sorted by rowid.
+    /// The cells sorted by rowid (usually they already are: pages of a growing table are
+    /// appended in order).
     /// - Throws: `.duplicateKey` at the cell that repeats a rowid first in page order.
-    private static func sortedByRowid(_ entries: [RawEntry]) throws -> [RawEntry] {
-        var order = Array(entries.indices)
-        order.sort { entries[$0].rowid != entries[$1].rowid ? entries[$0].rowid < entries[$1].rowid : $0 < $1 }
+    /// - Complexity: O(n) when sorted, else O(n log n).
+    static func sortedByRowid(_ cells: [DiffCell]) throws -> [DiffCell] {
+        if zip(cells, cells.dropFirst()).allSatisfy({ $0.rowid < $1.rowid }) { return cells }
+        var order = Array(cells.indices)
+        order.sort { cells[$0].rowid != cells[$1].rowid ? cells[$0].rowid < cells[$1].rowid : $0 < $1 }
         var repeated: Int?
-        for k in order.indices.dropFirst() where entries[order[k]].rowid == entries[order[k - 1]].rowid {
+        for k in order.indices.dropFirst() where cells[order[k]].rowid == cells[order[k - 1]].rowid {
             repeated = min(repeated ?? order[k], order[k])
         }
         if let r = repeated {
-            throw PageDecodingError(.duplicateKey, pageNumber: entries[r].pageNumber, offset: entries[r].offset)
+            throw PageDecodingError(.duplicateKey, pageNumber: cells[r].pageNumber, offset: cells[r].offset)
         }
-        return order.map { entries[$0] }
+        return order.map { cells[$0] }
     }
 
     /// A WITHOUT ROWID tree, whose key is inside the record: entries with the same payload
     /// bytes on both sides (once on each) are the same row unchanged and are dropped; the
     /// rest are decoded and joined by key.
-    private func keyedDeltas(before: [RawEntry], after: [RawEntry], tree: DiffedTree) throws -> [RowDelta] {
-        let (b, a) = Self.droppingIdentical(before, after)
+    /// - Returns: the deltas in ``RowKey`` order.
+    /// - Throws: ``PageDecodingError`` `.duplicateKey`, `.keyFieldsMissing`, or a record's
+    ///   decoding error.
+    static func keyedDeltas(before: [DiffCell], after: [DiffCell], tree: DiffedTree) throws -> [RowDelta] {
+        let (b, a) = droppingIdentical(before, after)
         var rowsAfter: [RowKey: [SQLiteValue]] = [:]
         var rowsBefore: [(RowKey, [SQLiteValue])] = []
         var keysBefore = Set<RowKey>()
-        for e in b {
-            let values = try Self.decode(e)
-            let key = try Self.key(of: BTreeEntry(rowid: e.rowid, values: values), in: tree, pageNumber: e.pageNumber)
-            guard keysBefore.insert(key).inserted else { throw PageDecodingError(.duplicateKey, pageNumber: e.pageNumber, offset: e.offset) }
+        for cell in b {
+            let values = try cell.decode()
+            let key = try tree.key(of: BTreeEntry(rowid: cell.rowid, values: values), pageNumber: cell.pageNumber)
+            guard keysBefore.insert(key).inserted else { throw PageDecodingError(.duplicateKey, pageNumber: cell.pageNumber, offset: cell.offset) }
             rowsBefore.append((key, values))
         }
-        for e in a {
-            let values = try Self.decode(e)
-            let key = try Self.key(of: BTreeEntry(rowid: e.rowid, values: values), in: tree, pageNumber: e.pageNumber)
+        for cell in a {
+            let values = try cell.decode()
+            let key = try tree.key(of: BTreeEntry(rowid: cell.rowid, values: values), pageNumber: cell.pageNumber)
             guard rowsAfter.updateValue(values, forKey: key) == nil else {
-                throw PageDecodingError(.duplicateKey, pageNumber: e.pageNumber, offset: e.offset)
+                throw PageDecodingError(.duplicateKey, pageNumber: cell.pageNumber, offset: cell.offset)
             }
         }
         var out: [RowDelta] = []
@@ -141,16 +157,12 @@ extension TransactionDiff {
     }
 
     /// `before` and `after` without the payloads found exactly once on each side.
-    private static func droppingIdentical(_ before: [RawEntry], _ after: [RawEntry]) -> ([RawEntry], [RawEntry]) {
+    static func droppingIdentical(_ before: [DiffCell], _ after: [DiffCell]) -> ([DiffCell], [DiffCell]) {
         var counts: [ArraySlice<UInt8>: (before: Int, after: Int)] = [:]
-        for e in before { counts[e.payload, default: (0, 0)].before += 1 }
-        for e in after { counts[e.payload, default: (0, 0)].after += 1 }
-        func isUnchanged(_ e: RawEntry) -> Bool { counts[e.payload].map { $0.before == 1 && $0.after == 1 } ?? false }
+        for cell in before { counts[cell.payload, default: (0, 0)].before += 1 }
+        for cell in after { counts[cell.payload, default: (0, 0)].after += 1 }
+        func isUnchanged(_ cell: DiffCell) -> Bool { counts[cell.payload].map { $0.before == 1 && $0.after == 1 } ?? false }
         return (before.filter { !isUnchanged($0) }, after.filter { !isUnchanged($0) })
-    }
-
-    private static func decode(_ e: RawEntry) throws -> [SQLiteValue] {
-        try Record.decode(e.payload, pageNumber: e.pageNumber)
     }
 
     /// Whether two payloads hold the same bytes (memcmp).

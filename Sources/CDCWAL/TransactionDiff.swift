@@ -36,6 +36,22 @@ public struct DiffedTree: Hashable, Sendable {
     }
 
     var isTable: Bool { kind == .table }
+
+    /// The key of an entry of this tree.
+    ///
+    /// - Throws: ``PageDecodingError`` `.keyFieldsMissing` for a WITHOUT ROWID record shorter
+    ///   than its key.
+    func key(of entry: BTreeEntry, pageNumber: UInt32) throws -> RowKey {
+        switch kind {
+        case .table:
+            return .rowid(entry.rowid)
+        case .withoutRowID(let k):
+            guard entry.values.count >= k else {
+                throw PageDecodingError(.keyFieldsMissing(expected: k, found: entry.values.count), pageNumber: pageNumber)
+            }
+            return .fields(Array(entry.values.prefix(max(0, k))))
+        }
+    }
 }
 
 /// The row changes one committed WAL transaction made, per table, from the pages it wrote.
@@ -143,18 +159,5 @@ public struct TransactionDiff<Old: PageSource, New: PageSource> {
         var out: [RowDelta] = []
         try run(trees: [tree]) { out.append($1) }
         return out
-    }
-
-    /// The key of an entry of `tree`.
-    static func key(of entry: BTreeEntry, in tree: DiffedTree, pageNumber: UInt32) throws -> RowKey {
-        switch tree.kind {
-        case .table:
-            return .rowid(entry.rowid)
-        case .withoutRowID(let k):
-            guard entry.values.count >= k else {
-                throw PageDecodingError(.keyFieldsMissing(expected: k, found: entry.values.count), pageNumber: pageNumber)
-            }
-            return .fields(Array(entry.values.prefix(max(0, k))))
-        }
     }
 }
