@@ -144,7 +144,8 @@ extension WALRowChange {
 struct ImageConverter {
     let source: WALTable
     let target: WALTable
-    /// For each target image column, the index in the source image (by name), if any.
+    /// For each target image column, the index in the source image (by name), if any;
+    /// empty when ``isSameLayout`` (only a changed schema maps by name).
     let byName: [Int?]
     /// Whether both versions read records alike (decided once, not per row).
     let isSameLayout: Bool
@@ -152,9 +153,13 @@ struct ImageConverter {
     init(from source: WALTable, to target: WALTable) {
         self.source = source
         self.target = target
-        let names = Dictionary(source.schema.columns.enumerated().map { ($0.element.name.lowercased(), $0.offset) }, uniquingKeysWith: { a, _ in a })
-        byName = target.schema.columns.map { names[$0.name.lowercased()] }
         isSameLayout = source.sql == target.sql || source.layout == target.layout
+        if isSameLayout {
+            byName = []
+        } else {
+            let names = Dictionary(source.schema.columns.enumerated().map { ($0.element.name.lowercased(), $0.offset) }, uniquingKeysWith: { a, _ in a })
+            byName = target.schema.columns.map { names[$0.name.lowercased()] }
+        }
     }
 
     func image(record: [SQLiteValue], rowid: Int64?) throws -> [SQLiteValue] {
