@@ -205,6 +205,7 @@ private struct IncrementalUpdate<Old: PageSource, New: PageSource> {
             isTable = page.type.isTable
             if let children = unchangedChildrenToWalk(of: number, in: map) {
                 for child in children {
+                    try PageOwnership.checkRange(child, new)
                     try attach(child, to: PageOwnership.Entry(parent: number, isOverflowPage: false), in: &map)
                     stack.append((child, depth + 1))
                 }
