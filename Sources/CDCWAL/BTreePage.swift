@@ -115,3 +115,30 @@ extension BTreePage {
         return page
     }
 }
+
+extension BTreePage {
+    /// Calls `body` with the index, offset and layout of every cell, in cell order: what
+    /// ``cellOffset(at:)`` and ``BTreeCell/init(page:offset:maximumPayloadSize:)`` give, with
+    /// the same checks and errors, parsed in one pass over the page's bytes.
+    ///
+    /// - Parameter maximumPayloadSize: as for ``BTreeCell/init(page:offset:maximumPayloadSize:)``.
+    /// - Throws: ``PageDecodingError`` `.cellOutOfPage`, `.truncatedVarint`, `.payloadTooLarge`,
+    ///   or `body`'s error.
+    /// - Complexity: O(cells).
+    func forEachCell(maximumPayloadSize: Int, _ body: (_ index: Int, _ offset: Int, _ cell: CellLayout) throws -> Void) throws {
+        try bytes.withUnsafeBufferPointer { all in
+            let area = UnsafeBufferPointer(rebasing: all[0..<usableSize])
+            let contentStart = cellPointerArrayOffset + 2 * cellCount
+            for i in 0..<cellCount {
+                // The checks of cellOffset(at:) (the init checked that the array fits).
+                let p = cellPointerArrayOffset + 2 * i
+                let offset = Int(area[p]) << 8 | Int(area[p + 1])
+                guard offset >= contentStart, offset < usableSize else {
+                    throw PageDecodingError(.cellOutOfPage, pageNumber: pageNumber, offset: p)
+                }
+                try body(i, offset, try CellLayout(area: area, type: type, pageNumber: pageNumber, offset: offset,
+                                                   maximumPayloadSize: maximumPayloadSize))
+            }
+        }
+    }
+}

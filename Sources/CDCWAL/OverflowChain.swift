@@ -9,9 +9,10 @@
 /// Source: SQLite, "Database File Format" §1.7 Cell Payload Overflow Pages
 /// (https://www.sqlite.org/fileformat2.html#ovflpgs).
 enum OverflowChain {
-    /// The number of overflow pages of `cell` (0 when the payload is all local).
-    static func pageCount(of cell: BTreeCell, usableSize: Int) -> Int {
-        let spilled = cell.payloadSize - cell.localPayload.count
+    /// The number of overflow pages of a payload of `payloadSize` bytes, `localSize` of them
+    /// on the b-tree page (0 when the payload is all local).
+    static func pageCount(payloadSize: Int, localSize: Int, usableSize: Int) -> Int {
+        let spilled = payloadSize - localSize
         guard spilled > 0 else { return 0 }
         let perPage = usableSize - 4
         return (spilled + perPage - 1) / perPage

@@ -32,7 +32,9 @@ extension PageOwnership {
     ///    change;
     /// 2. from every root of the new snapshot, the walk descends only into pages that were
     ///    written, marked, newly owned, or owned as the other kind (b-tree vs overflow page);
-    ///    every child and overflow page it meets gets its new parent. An unwritten, unmarked
+    ///    every child and overflow page it meets gets its new parent (below a page that was
+    ///    not written, only its written or marked children: the others keep their entries,
+    ///    so its cells are not read). An unwritten, unmarked
     ///    child keeps its subtree's entries, which are still true (a page split moves such a
     ///    child between siblings: only the child's own entry changes). Overflow chains are
     ///    followed while their pages were written or marked: the overwrite-in-place case
@@ -63,8 +65,10 @@ extension PageOwnership {
     ///   - rebuildThreshold: rebuild when this many pages or more changed; `nil` for the default.
     /// - Returns: the pages whose entries changed, with their entries before.
     /// - Throws: ``PageDecodingError`` for invalid pages in either snapshot (a page reached
-    ///   twice is `.cycle`). After an error the map is unspecified: rebuild it.
-    /// - Complexity: O(changed pages × tree depth + pages detached + cells of the walked
+    ///   twice by the walk is `.cycle`; a written page that points at an unwalked child of an
+    ///   unwritten page, which only a corrupt file does, is not caught here but by the next
+    ///   full build). After an error the map is unspecified: rebuild it.
+    /// - Complexity: O(changed pages × tree depth + pages detached + cells of the written
     ///   pages) page reads and work, not O(database size) (except when rebuilding).
     @discardableResult
     public mutating func apply(changedPages: some Sequence<UInt32>, old: some PageSource, new: some PageSource,
@@ -80,7 +84,7 @@ extension PageOwnership {
             self = full
             return Changes(changedPages: changed, previousEntries: previous, isFullRebuild: true, previousRootPages: previousRoots)
         }
-        var update = IncrementalUpdate(changed: changed, old: old, new: new,
+        var update = IncrementalUpdate(changed: changed, capacity: max(databaseSizeInPages, new.databaseSizeInPages), old: old, new: new,
                                        oldUsableSize: try BTreeWalker(source: old).usableSize,
                                        newUsableSize: try BTreeWalker(source: new).usableSize)
         resize(to: max(databaseSizeInPages, new.databaseSizeInPages))
@@ -109,21 +113,33 @@ extension PageOwnership {
 /// The working state of one incremental update.
 private struct IncrementalUpdate<Old: PageSource, New: PageSource> {
     let changed: Set<UInt32>
+    /// ``changed`` again, for the membership tests made once per child pointer walked.
+    let changedBits: PageBitSet
     let old: Old
     let new: New
     let oldUsableSize: Int
     let newUsableSize: Int
     /// Pages with a written page below them in the old map.
-    var marked = Set<UInt32>()
+    var marked: PageBitSet
+    /// For each marked page, its children in the old map that are written or marked: the
+    /// only children the walk needs to visit below a page the transaction did not write.
+    var markedChildren: [UInt32: [UInt32]] = [:]
     /// Pages given an entry by this update's walk (each at most once: twice is a cycle).
-    var attached = Set<UInt32>()
+    var attached: PageBitSet
     /// Pages detached by this update.
-    var detached = Set<UInt32>()
-    /// The entry before this update of every page it touched.
+    var detached: PageBitSet
+    /// The entry before this update of every page whose entry it changed.
     var saved: [UInt32: PageOwnership.Entry] = [:]
 
-    init(changed: Set<UInt32>, old: Old, new: New, oldUsableSize: Int, newUsableSize: Int) {
+    /// - Parameter capacity: the larger of the map's and the new snapshot's size in pages.
+    init(changed: Set<UInt32>, capacity: UInt32, old: Old, new: New, oldUsableSize: Int, newUsableSize: Int) {
         self.changed = changed
+        var bits = PageBitSet(capacity: capacity)
+        for page in changed { bits.insert(page) }
+        changedBits = bits
+        marked = PageBitSet(capacity: capacity)
+        attached = PageBitSet(capacity: capacity)
+        detached = PageBitSet(capacity: capacity)
         self.old = old
         self.new = new
         self.oldUsableSize = oldUsableSize
@@ -146,7 +162,9 @@ private struct IncrementalUpdate<Old: PageSource, New: PageSource> {
             var p = page, steps = 0
             while true {
                 let parent = map.entry(of: p).parent
-                guard parent != 0, parent != p, marked.insert(parent).inserted else { break }
+                guard parent != 0, parent != p else { break }
+                markedChildren[parent, default: []].append(p)
+                guard marked.insert(parent) else { break }
                 p = parent
                 steps += 1
                 guard steps <= limit else { throw PageDecodingError(.cycle, pageNumber: page) }
@@ -155,8 +173,13 @@ private struct IncrementalUpdate<Old: PageSource, New: PageSource> {
     }
 
     /// Gives `page` its new entry; a page attached twice has two parents (or is on a cycle).
+    ///
+    /// Most attached pages keep their entry (every child of a walked interior page is
+    /// attached, and usually one of them changed): those are not remembered, which is the
+    /// same, since an attached page's entry is never set again by this update.
     mutating func attach(_ page: UInt32, to e: PageOwnership.Entry, in map: inout PageOwnership) throws {
-        guard attached.insert(page).inserted else { throw PageDecodingError(.cycle, pageNumber: page) }
+        guard attached.insert(page) else { throw PageDecodingError(.cycle, pageNumber: page) }
+        guard map.entry(of: page) != e else { return }
         remember(page, in: map)
         map.setEntry(page, e)
     }
@@ -166,7 +189,7 @@ private struct IncrementalUpdate<Old: PageSource, New: PageSource> {
     /// same parent (overflow chains, roots); b-tree children that only changed parent keep
     /// their subtrees' entries.
     func needsWalk(_ page: UInt32, before: PageOwnership.Entry, expected: PageOwnership.Entry, strict: Bool) -> Bool {
-        if changed.contains(page) || marked.contains(page) { return true }
+        if changedBits.contains(page) || marked.contains(page) { return true }
         if strict { return before != expected }
         return !before.isOwned || before.isOverflowPage != expected.isOverflowPage
     }
@@ -180,6 +203,14 @@ private struct IncrementalUpdate<Old: PageSource, New: PageSource> {
             guard depth < BTreeWalker<New>.maximumDepth else { throw PageDecodingError(.treeTooDeep(depth), pageNumber: number) }
             let page = try BTreePage.decode(number, bytes: try new.page(number), usableSize: newUsableSize, isTable: isTable)
             isTable = page.type.isTable
+            if let children = unchangedChildrenToWalk(of: number, in: map) {
+                for child in children {
+                    try PageOwnership.checkRange(child, new)
+                    try attach(child, to: PageOwnership.Entry(parent: number, isOverflowPage: false), in: &map)
+                    stack.append((child, depth + 1))
+                }
+                continue
+            }
             let links = try PageOwnership.Links(of: page, maximumPayloadSize: maximumPayload)
             for child in links.children {
                 try PageOwnership.checkRange(child, new)
@@ -204,6 +235,28 @@ private struct IncrementalUpdate<Old: PageSource, New: PageSource> {
                 }
             }
         }
+    }
+
+    /// The children to walk below `page` when the transaction did not write it, without
+    /// reading its cells: its bytes are the old ones, so its children are the old ones, and
+    /// in the old map they point at it. Only those written or marked can hold a change; every
+    /// other child keeps its entry and its subtree. (Attaching all of them, as for a written
+    /// page, costs a cell parse per child of every interior page above a written leaf.)
+    ///
+    /// - Returns: `nil` when the shortcut does not apply: the page was written, was not a
+    ///   b-tree page of a tree before, or a child to walk starts an overflow chain (whose
+    ///   length only the cell tells).
+    func unchangedChildrenToWalk(of page: UInt32, in map: PageOwnership) -> [UInt32]? {
+        guard !changedBits.contains(page) else { return nil }
+        let before = entryBefore(page, in: map)
+        guard before.isOwned, !before.isOverflowPage else { return nil }
+        var children: [UInt32] = []
+        for child in markedChildren[page] ?? [] where !children.contains(child) {
+            let e = entryBefore(child, in: map)
+            guard e.parent == page, !e.isOverflowPage else { return nil }
+            children.append(child)
+        }
+        return children
     }
 
     /// The pages `page` pointed at in the old snapshot, given its old entry.

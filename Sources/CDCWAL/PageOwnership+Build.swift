@@ -15,13 +15,14 @@ extension PageOwnership {
         ///
         /// - Throws: ``PageDecodingError`` for a cell outside the page or a bad size.
         init(of page: BTreePage, maximumPayloadSize: Int) throws {
-            for i in 0..<page.cellCount {
-                let cell = try BTreeCell(page: page, offset: try page.cellOffset(at: i), maximumPayloadSize: maximumPayloadSize)
-                if !page.type.isLeaf { children.append(cell.leftChild) }
-                let count = OverflowChain.pageCount(of: cell, usableSize: page.usableSize)
+            let isLeaf = page.type.isLeaf
+            if !isLeaf { children.reserveCapacity(page.cellCount + 1) }
+            try page.forEachCell(maximumPayloadSize: maximumPayloadSize) { _, _, cell in
+                if !isLeaf { children.append(cell.leftChild) }
+                let count = OverflowChain.pageCount(payloadSize: cell.payloadSize, localSize: cell.localCount, usableSize: page.usableSize)
                 if count > 0 { chains.append((cell.firstOverflowPage, count)) }
             }
-            if !page.type.isLeaf { children.append(page.rightMostPointer) }
+            if !isLeaf { children.append(page.rightMostPointer) }
         }
     }
 

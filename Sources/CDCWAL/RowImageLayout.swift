@@ -50,6 +50,9 @@ public struct RowImageLayout: Hashable, Sendable {
     public let recordFieldColumns: [Int]
     /// For each image position, the index into ``columns`` (non-generated columns, in order).
     public let imageColumns: [Int]
+    /// Whether record field i is column i and image column i is column i (no generated
+    /// columns, not WITHOUT ROWID with a reordered key): the image is built in one pass.
+    private let isIdentity: Bool
 
     /// Makes the layout of one table.
     ///
@@ -71,6 +74,7 @@ public struct RowImageLayout: Hashable, Sendable {
             recordFieldColumns = stored
         }
         imageColumns = columns.indices.filter { columns[$0].storage == .ordinary }
+        isIdentity = recordFieldColumns.elementsEqual(columns.indices) && imageColumns.elementsEqual(columns.indices)
     }
 
     /// The number of record fields a full-length record has.
@@ -87,6 +91,16 @@ public struct RowImageLayout: Hashable, Sendable {
     public func image(ofRecord record: [SQLiteValue], rowid: Int64?) throws -> [SQLiteValue] {
         guard record.count <= recordFieldColumns.count else {
             throw RowImageError.recordTooLong(fields: record.count, storedColumns: recordFieldColumns.count)
+        }
+        if isIdentity {
+            // The same as below, without the intermediate array.
+            var image: [SQLiteValue] = []
+            image.reserveCapacity(columns.count)
+            for (i, column) in columns.enumerated() {
+                image.append(i < record.count ? column.affinity.realizing(record[i]) : column.defaultValue)
+            }
+            if let alias = rowIDAliasColumn, let rowid { image[alias] = .integer(rowid) }
+            return image
         }
         var byColumn = [SQLiteValue](repeating: .null, count: columns.count)
         for (field, column) in recordFieldColumns.enumerated() {

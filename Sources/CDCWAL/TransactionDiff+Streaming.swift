@@ -58,7 +58,7 @@ private struct OrderedWalk<Source: PageSource> {
     mutating func advance() throws {
         let previous = current?.key
         guard let entry = try cursor?.next() else { current = nil; return }
-        let key = try TransactionDiff<Source, Source>.key(of: entry, in: tree, pageNumber: 0)
+        let key = try tree.key(of: entry, pageNumber: 0)
         if let previous, !(previous < key) { throw PageDecodingError(.keysOutOfOrder) }
         current = (key, entry.values)
     }

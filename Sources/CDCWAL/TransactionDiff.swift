@@ -36,6 +36,22 @@ public struct DiffedTree: Hashable, Sendable {
     }
 
     var isTable: Bool { kind == .table }
+
+    /// The key of an entry of this tree.
+    ///
+    /// - Throws: ``PageDecodingError`` `.keyFieldsMissing` for a WITHOUT ROWID record shorter
+    ///   than its key.
+    func key(of entry: BTreeEntry, pageNumber: UInt32) throws -> RowKey {
+        switch kind {
+        case .table:
+            return .rowid(entry.rowid)
+        case .withoutRowID(let k):
+            guard entry.values.count >= k else {
+                throw PageDecodingError(.keyFieldsMissing(expected: k, found: entry.values.count), pageNumber: pageNumber)
+            }
+            return .fields(Array(entry.values.prefix(max(0, k))))
+        }
+    }
 }
 
 /// The row changes one committed WAL transaction made, per table, from the pages it wrote.
@@ -143,65 +159,5 @@ public struct TransactionDiff<Old: PageSource, New: PageSource> {
         var out: [RowDelta] = []
         try run(trees: [tree]) { out.append($1) }
         return out
-    }
-
-    // MARK: - The affected-pages path
-
-    /// The rows of the given page versions, then the deltas by key, sorted.
-    private func deltas(of tree: DiffedTree, beforePages: [UInt32], afterPages: [UInt32]) throws -> [RowDelta] {
-        let rowsBefore = try rows(onPages: beforePages, of: tree, in: old)
-        var rowsAfter = try rows(onPages: afterPages, of: tree, in: new)
-        var out: [RowDelta] = []
-        for (key, values) in rowsBefore {
-            if let now = rowsAfter.removeValue(forKey: key) {
-                if now != values { out.append(RowDelta(key: key, before: values, after: now)) }
-            } else {
-                out.append(RowDelta(key: key, before: values, after: nil))
-            }
-        }
-        for (key, values) in rowsAfter { out.append(RowDelta(key: key, before: nil, after: values)) }
-        out.sort { $0.key < $1.key }
-        return out
-    }
-
-    /// The rows (table leaves) or entries (index leaves and interior pages) on `pages` of
-    /// `source`, by key.
-    private func rows(onPages pages: [UInt32], of tree: DiffedTree, in source: some PageSource) throws -> [RowKey: [SQLiteValue]] {
-        var rows: [RowKey: [SQLiteValue]] = [:]
-        guard !pages.isEmpty else { return rows }
-        let usableSize = try BTreeWalker(source: source).usableSize
-        let maximumPayload = Int(source.databaseSizeInPages) * source.pageSize
-        var readsLeft = Int(source.databaseSizeInPages)
-        for number in pages {
-            let page = try BTreePage.decode(number, bytes: try source.page(number), usableSize: usableSize, isTable: tree.isTable)
-            guard page.type != .tableInterior else { continue }
-            for i in 0..<page.cellCount {
-                let cell = try BTreeCell(page: page, offset: try page.cellOffset(at: i), maximumPayloadSize: maximumPayload)
-                let payload = try OverflowChain.payload(of: cell, pageNumber: number, usableSize: usableSize) {
-                    readsLeft -= 1 // each overflow page belongs to one cell: more reads mean a shared page
-                    guard readsLeft >= 0 else { throw PageDecodingError(.cycle, pageNumber: $0) }
-                    return try source.page($0)
-                }
-                let entry = BTreeEntry(rowid: cell.rowid, values: try Record.decode(payload[...], pageNumber: number))
-                let key = try Self.key(of: entry, in: tree, pageNumber: number)
-                guard rows.updateValue(entry.values, forKey: key) == nil else {
-                    throw PageDecodingError(.duplicateKey, pageNumber: number, offset: try page.cellOffset(at: i))
-                }
-            }
-        }
-        return rows
-    }
-
-    /// The key of an entry of `tree`.
-    static func key(of entry: BTreeEntry, in tree: DiffedTree, pageNumber: UInt32) throws -> RowKey {
-        switch tree.kind {
-        case .table:
-            return .rowid(entry.rowid)
-        case .withoutRowID(let k):
-            guard entry.values.count >= k else {
-                throw PageDecodingError(.keyFieldsMissing(expected: k, found: entry.values.count), pageNumber: pageNumber)
-            }
-            return .fields(Array(entry.values.prefix(max(0, k))))
-        }
     }
 }

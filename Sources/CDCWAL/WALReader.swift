@@ -43,6 +43,9 @@ public struct CommittedTransaction: Hashable, Sendable {
     public var commitFrameIndex: Int { frames.last?.frameIndex ?? -1 }
     /// The database size in pages after this commit (the commit frame's field).
     public var databaseSizeInPages: UInt32
+    /// The cumulative checksum after the commit frame (verified: it equals the one stored in
+    /// the commit frame's header), where a reader resumes after this transaction.
+    public var checksumAfterCommit: WALChecksum = .zero
 }
 
 /// Why reading stopped after the returned transactions.
@@ -156,7 +159,8 @@ public struct WALReader {
             pending.append(WALFrame(pageNumber: frameHeader.pageNumber, frameIndex: frameIndex, offset: offset))
             frameIndex += 1
             if frameHeader.isCommit {
-                transactions.append(CommittedTransaction(frames: pending, databaseSizeInPages: frameHeader.commitSizeInPages))
+                transactions.append(CommittedTransaction(frames: pending, databaseSizeInPages: frameHeader.commitSizeInPages,
+                                                         checksumAfterCommit: checksum))
                 pending.removeAll(keepingCapacity: true)
                 position.frameIndex = frameIndex
                 position.checksum = checksum

@@ -153,12 +153,14 @@ extension WALCapture {
         }
     }
 
-    /// The pages at `commit` of the current generation, or the database file alone.
-    func snapshotSource(atCommit commit: WALPageMap.Commit?) throws -> any PageSource {
-        guard let commit, let header = position?.header, let wal = try walFile() else {
-            return try DatabaseFilePageSource(file: databaseFile)
+    /// The pages at `commit` of the current generation, or the database file alone, each
+    /// page read once (``CachedPageSource``).
+    /// - Parameter wal: the `-wal` file of this read pass (`nil`: open it).
+    func snapshotSource(atCommit commit: WALPageMap.Commit?, wal: FileByteSource? = nil) throws -> CachedPageSource<CapturePages> {
+        guard let commit, let header = position?.header, let wal = try wal ?? walFile() else {
+            return CachedPageSource(.file(try DatabaseFilePageSource(file: databaseFile)))
         }
-        return try WALSnapshotPageSource(file: databaseFile, wal: wal, walHeader: header, pageMap: pageMap, commit: commit)
+        return CachedPageSource(.wal(try WALSnapshotPageSource(file: databaseFile, wal: wal, walHeader: header, pageMap: pageMap, commit: commit)))
     }
 
     func currentPageSize() throws -> Int {
@@ -264,7 +266,7 @@ extension WALCapture {
                 continue
             }
             for t in result.transactions {
-                guard try capture(t, into: batch) else {
+                guard try capture(t, from: wal, into: batch) else {
                     try flush()
                     return (batch.appended, true)
                 }
@@ -340,17 +342,18 @@ extension WALCapture {
     }
 
     /// Decodes one committed transaction into `batch` and advances ``position`` past it.
+    /// - Parameter wal: the `-wal` file it was read from (opened once per read pass).
     /// - Returns: `false` when the old page versions it needed may have been overwritten by
     ///   a checkpoint: its events are dropped and ``pendingEpoch`` is set.
-    private func capture(_ transaction: CommittedTransaction, into batch: WALEventBatch) throws -> Bool {
+    private func capture(_ transaction: CommittedTransaction, from wal: FileByteSource, into batch: WALEventBatch) throws -> Bool {
         let oldCommit = pageMap.commits.last
         let oldTables = tables
         let oldCookie = schemaCookie
         // Add first, then make both snapshots from the same map (one copy, no per-commit copy).
         pageMap.add(transaction)
         guard let newCommit = pageMap.commits.last else { return true }
-        let oldPages = try snapshotSource(atCommit: oldCommit)
-        let newPages = try snapshotSource(atCommit: newCommit)
+        let oldPages = try snapshotSource(atCommit: oldCommit, wal: wal)
+        let newPages = try snapshotSource(atCommit: newCommit, wal: wal)
         let changed = Set(transaction.frames.map(\.pageNumber))
         var schemaChanges: [SchemaChange] = []
         if changed.contains(1) {
@@ -409,7 +412,7 @@ extension WALCapture {
         }
         batch.endTransaction()
         position?.frameIndex = transaction.commitFrameIndex + 1
-        if var p = position { p.checksum = try checksum(afterFrame: transaction.commitFrameIndex, header: p.header); position = p }
+        position?.checksum = transaction.checksumAfterCommit
         return true
     }
 
@@ -432,15 +435,6 @@ extension WALCapture {
         }
         batch.endTransaction()
         try batch.addMarker(start: false, epoch: epoch, tables: [table.schema.name], reason: reason, validate: validate)
-    }
-
-    /// The cumulative checksum stored in the frame header of frame `index` (it covers every
-    /// frame up to and including it: file format §4.2).
-    private func checksum(afterFrame index: Int, header: WALHeader) throws -> WALChecksum {
-        guard let wal = try walFile() else { return .zero }
-        let bytes = try wal.readBytes(at: header.offset(ofFrame: index), count: WALFormat.frameHeaderSize)
-        guard let frameHeader = WALFrameHeader.decode(bytes[...]) else { return .zero }
-        return frameHeader.checksum
     }
 }
 

@@ -80,11 +80,12 @@ enum WALTransactionDecoder {
                 // gives exactly the rows that differ.
                 pass.affectedPageBudget = -1
             }
+            let keyColumns = table.schema.keyColumnIndices // computed, so once per table, not per row
             try pass.run(trees: [tree]) { _, delta in
                 let rowid: Int64? = if case .rowid(let r) = delta.key { r } else { nil }
                 let b = try delta.before.map { try before.image(record: $0, rowid: rowid) }
                 let a = try delta.after.map { try after.image(record: $0, rowid: rowid) }
-                if let change = WALRowChange(table: table, rowid: rowid, before: b, after: a) { try emit(change) }
+                if let change = WALRowChange(table: table, keyColumns: keyColumns, rowid: rowid, before: b, after: a) { try emit(change) }
             }
         }
         return replaced
@@ -131,16 +132,23 @@ enum WALTransactionDecoder {
 extension WALRowChange {
     /// The event key of a row: its rowid for a table keyed by rowid, else its key columns.
     static func key(of table: WALTable, rowid: Int64?, image: [SQLiteValue]) -> [SQLiteValue] {
-        if table.schema.hasRowIDKey, let rowid { return [.integer(rowid)] }
-        return table.schema.keyColumnIndices.map { $0 < image.count ? image[$0] : .null }
+        key(keyColumns: table.schema.keyColumnIndices, rowid: rowid, image: image)
+    }
+
+    /// The event key of a row of a table whose ``TableSchema/keyColumnIndices`` are
+    /// `keyColumns` (empty: keyed by rowid).
+    static func key(keyColumns: [Int], rowid: Int64?, image: [SQLiteValue]) -> [SQLiteValue] {
+        if keyColumns.isEmpty, let rowid { return [.integer(rowid)] }
+        return keyColumns.map { $0 < image.count ? image[$0] : .null }
     }
 
     /// The change between two images of one key, or `nil` when there is none.
-    init?(table: WALTable, rowid: Int64?, before: [SQLiteValue]?, after: [SQLiteValue]?) {
+    /// - Parameter keyColumns: `table.schema.keyColumnIndices`, computed once by the caller.
+    init?(table: WALTable, keyColumns: [Int], rowid: Int64?, before: [SQLiteValue]?, after: [SQLiteValue]?) {
         // An update keeps the old key (a rowid table's primary-key columns may change while
         // its rowid stays): the same convention as the change-table mode.
         guard let image = before ?? after else { return nil }
-        self.init(table: table, key: WALRowChange.key(of: table, rowid: rowid, image: image), before: before, after: after)
+        self.init(table: table, key: WALRowChange.key(keyColumns: keyColumns, rowid: rowid, image: image), before: before, after: after)
     }
 
     init?(table: WALTable, key: [SQLiteValue], before: [SQLiteValue]?, after: [SQLiteValue]?) {
@@ -160,18 +168,26 @@ extension WALRowChange {
 struct ImageConverter {
     let source: WALTable
     let target: WALTable
-    /// For each target image column, the index in the source image (by name), if any.
+    /// For each target image column, the index in the source image (by name), if any;
+    /// empty when ``isSameLayout`` (only a changed schema maps by name).
     let byName: [Int?]
+    /// Whether both versions read records alike (decided once, not per row).
+    let isSameLayout: Bool
 
     init(from source: WALTable, to target: WALTable) {
         self.source = source
         self.target = target
-        let names = Dictionary(source.schema.columns.enumerated().map { ($0.element.name.lowercased(), $0.offset) }, uniquingKeysWith: { a, _ in a })
-        byName = target.schema.columns.map { names[$0.name.lowercased()] }
+        isSameLayout = source.sql == target.sql || source.layout == target.layout
+        if isSameLayout {
+            byName = []
+        } else {
+            let names = Dictionary(source.schema.columns.enumerated().map { ($0.element.name.lowercased(), $0.offset) }, uniquingKeysWith: { a, _ in a })
+            byName = target.schema.columns.map { names[$0.name.lowercased()] }
+        }
     }
 
     func image(record: [SQLiteValue], rowid: Int64?) throws -> [SQLiteValue] {
-        if source.sql == target.sql || source.layout == target.layout { return try source.layout.image(ofRecord: record, rowid: rowid) }
+        if isSameLayout { return try source.layout.image(ofRecord: record, rowid: rowid) }
         if source.rootPage == target.rootPage, source.layout.isWithoutRowID == target.layout.isWithoutRowID,
            record.count <= target.layout.storedFieldCount, source.layout.storedFieldCount <= target.layout.storedFieldCount {
             // ADD COLUMN / RENAME COLUMN on the same b-tree: the records are untouched, and the
