@@ -20,6 +20,12 @@ extension Event {
     /// As ``jsonLine(schemaJSON:)``, also telling at which byte the schema's JSON starts
     /// (`nil` for events without a schema).
     func jsonLine(schemaJSON: (TableSchema) -> [UInt8], schemaOffset: inout Int?) -> [UInt8] {
+        jsonLine(schemaJSON: schemaJSON, memberTokens: { SchemaMemberTokens($0) }, schemaOffset: &schemaOffset)
+    }
+
+    /// As ``jsonLine(schemaJSON:schemaOffset:)``, with the key and column member names of a
+    /// schema from `memberTokens` (an encoder caches them per schema).
+    func jsonLine(schemaJSON: (TableSchema) -> [UInt8], memberTokens: (TableSchema) -> SchemaMemberTokens, schemaOffset: inout Int?) -> [UInt8] {
         var w = JSONWriter(reservingCapacity: 512)
         w.beginObject()
         w.key("v"); w.integer(eventSpecVersion)
@@ -45,14 +51,15 @@ extension Event {
             w.key("schema")
             schemaOffset = w.bytes.count
             w.raw(schemaJSON(c.table))
+            let tokens = memberTokens(c.table)
             w.key("key")
             w.beginObject()
-            for (name, value) in zip(c.table.keyNames, c.key) {
-                w.key(name); value.write(to: &w)
+            for (token, value) in zip(tokens.key, c.key) {
+                w.key(token: token); value.write(to: &w)
             }
             w.endObject()
-            w.key("before"); Self.writeImage(c.before, schema: c.table, to: &w)
-            w.key("after"); Self.writeImage(c.after, schema: c.table, to: &w)
+            w.key("before"); Self.writeImage(c.before, tokens: tokens.columns, to: &w)
+            w.key("after"); Self.writeImage(c.after, tokens: tokens.columns, to: &w)
             w.key("version"); w.integer(lsn.rawValue)
         case .snapshotStart(let e), .snapshotEnd(let e):
             w.key("epoch"); w.integer(e.epoch.rawValue)
@@ -78,11 +85,11 @@ extension Event {
     /// The event as one JSON line, as a string.
     public var jsonString: String { String(decoding: jsonLine(), as: UTF8.self) }
 
-    private static func writeImage(_ image: [SQLiteValue]?, schema: TableSchema, to w: inout JSONWriter) {
+    private static func writeImage(_ image: [SQLiteValue]?, tokens: [[UInt8]], to w: inout JSONWriter) {
         guard let image else { w.null(); return }
         w.beginObject()
-        for (column, value) in zip(schema.columns, image) {
-            w.key(column.name); value.write(to: &w)
+        for (token, value) in zip(tokens, image) {
+            w.key(token: token); value.write(to: &w)
         }
         w.endObject()
     }
@@ -211,5 +218,16 @@ private struct FieldReader {
     func bool(_ path: String, in object: JSONValue? = nil) throws -> Bool {
         guard case .bool(let b) = try member(path, in: object) else { throw fail(path, "must be true or false") }
         return b
+    }
+}
+
+/// A schema's key and column member names, encoded as `"name":` once.
+struct SchemaMemberTokens {
+    var key: [[UInt8]]
+    var columns: [[UInt8]]
+
+    init(_ schema: TableSchema) {
+        key = schema.keyNames.map(JSONWriter.memberToken)
+        columns = schema.columns.map { JSONWriter.memberToken($0.name) }
     }
 }

@@ -8,13 +8,16 @@ public final class EventEncoder {
 
     private var cache: [TableSchema: [UInt8]] = [:]
     private var last: (schema: TableSchema, json: [UInt8])?
+    private var tokenCache: [TableSchema: SchemaMemberTokens] = [:]
+    private var lastTokens: (schema: TableSchema, tokens: SchemaMemberTokens)?
 
     public init() {}
 
     /// The event as one JSON line, without the trailing newline; the same bytes as
     /// ``Event/jsonLine()``.
     public func encode(_ event: Event) -> [UInt8] {
-        event.jsonLine(schemaJSON: schemaJSON(for:))
+        var offset: Int?
+        return event.jsonLine(schemaJSON: schemaJSON(for:), memberTokens: memberTokens(for:), schemaOffset: &offset)
     }
 
     /// The event as one JSON line whose `schema` value is what `placeholder` returns for the
@@ -26,9 +29,24 @@ public final class EventEncoder {
         var offset: Int?
         let line = event.jsonLine(schemaJSON: { schema in
             do { return try placeholder(schemaJSON(for: schema)) } catch { failure = error; return [] }
-        }, schemaOffset: &offset)
+        }, memberTokens: memberTokens(for:), schemaOffset: &offset)
         if let failure { throw failure }
         return (line, offset)
+    }
+
+    /// A schema's encoded member names, from the cache when seen before.
+    func memberTokens(for schema: TableSchema) -> SchemaMemberTokens {
+        if let lastTokens, lastTokens.schema == schema { return lastTokens.tokens }
+        let tokens: SchemaMemberTokens
+        if let hit = tokenCache[schema] {
+            tokens = hit
+        } else {
+            tokens = SchemaMemberTokens(schema)
+            if tokenCache.count >= Self.schemaCacheLimit { tokenCache.removeAll(keepingCapacity: true) }
+            tokenCache[schema] = tokens
+        }
+        lastTokens = (schema, tokens)
+        return tokens
     }
 
     /// A schema's JSON object, from the cache when seen before.

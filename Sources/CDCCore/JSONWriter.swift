@@ -29,6 +29,22 @@ public struct JSONWriter: Sendable {
         needsComma[needsComma.count - 1] = false
     }
 
+    /// Writes a member name already encoded as `"name":` (``memberToken(_:)``); encoders
+    /// keep them per schema instead of escaping every column name for every event.
+    public mutating func key(token: [UInt8]) {
+        separate()
+        bytes.append(contentsOf: token)
+        needsComma[needsComma.count - 1] = false
+    }
+
+    /// The bytes `"name":` for ``key(token:)``.
+    public static func memberToken(_ name: String) -> [UInt8] {
+        var w = JSONWriter()
+        w.appendString(name.utf8)
+        w.bytes.append(UInt8(ascii: ":"))
+        return w.bytes
+    }
+
     public mutating func string(_ value: String) { separate(); appendString(value.utf8) }
     /// Writes a string from bytes that the caller has checked are valid UTF-8.
     public mutating func string(utf8 value: [UInt8]) { separate(); appendString(value) }
