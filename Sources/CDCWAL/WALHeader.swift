@@ -24,6 +24,17 @@ public struct WALHeader: Hashable, Sendable {
     /// Whether checksums read words big-endian (the magic's low bit is set).
     public var isBigEndianChecksum: Bool { magic & 1 == 1 }
 
+    /// The salts as the header stores them (bytes 16–23, big-endian): the form SQLite's
+    /// wal-index copies them in, to compare with it.
+    public var saltBytes: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(8)
+        for v in [salt1, salt2] {
+            for shift: UInt32 in [24, 16, 8, 0] { out.append(UInt8(truncatingIfNeeded: v >> shift)) }
+        }
+        return out
+    }
+
     /// Bytes in one frame: the 24-byte frame header plus one page.
     public var frameSize: Int { WALFormat.frameHeaderSize + pageSize }
 

@@ -15,13 +15,18 @@ final class ChildProcess {
         var status: Int32
         /// CPU seconds in user mode plus in the kernel, all threads.
         var cpuSeconds: Double
-        /// Peak resident set size in bytes (`ru_maxrss`, the kernel's VmHWM).
+        /// Peak resident set size in bytes: the child's `VmHWM` read while it still ran (the
+        /// last reading), else `ru_maxrss`. (`ru_maxrss` can report the parent's size: glibc's
+        /// posix_spawn runs the child in the parent's memory until exec, and the kernel keeps
+        /// that high-water mark.)
         var peakResidentBytes: Int64
     }
 
     let pid: pid_t
     let executable: String
     private var usage: Usage?
+    /// The highest `VmHWM` read while the child ran.
+    private var highWater: Int64?
 
     /// Starts `executable` with `arguments`, its standard output and error appended to `outputPath`.
     /// - Throws: ``BenchFailure`` when the process cannot be started.
@@ -50,11 +55,16 @@ final class ChildProcess {
     /// the process is gone.
     func peakResidentBytesSoFar() -> Int64? {
         guard let field = statusField("VmHWM:"), let kib = Int64(field.split(separator: " ").first ?? "") else { return nil }
+        highWater = max(highWater ?? 0, kib * 1024)
         return kib * 1024
     }
 
-    /// Sends SIGTERM (the agent and litestream both finish their work in hand and exit).
-    func terminate() { _ = kill(pid, SIGTERM) }
+    /// Sends SIGTERM (the agent and litestream both finish their work in hand and exit),
+    /// reading the child's peak RSS first.
+    func terminate() {
+        _ = peakResidentBytesSoFar()
+        _ = kill(pid, SIGTERM)
+    }
 
     /// Waits for the child to exit and returns what it used.
     /// - Parameter timeoutSeconds: after this long it is killed (SIGKILL) and waited for.
@@ -74,7 +84,7 @@ final class ChildProcess {
         // The low 7 bits hold the signal that ended it, else the exit code is in the next byte.
         let signal = status & 0x7f
         let code = signal == 0 ? (status >> 8) & 0xff : 128 + signal
-        let u = Usage(status: code, cpuSeconds: cpu, peakResidentBytes: Int64(ru.ru_maxrss) * 1024)
+        let u = Usage(status: code, cpuSeconds: cpu, peakResidentBytes: highWater ?? Int64(ru.ru_maxrss) * 1024)
         usage = u
         return u
     }

@@ -9,8 +9,8 @@ import Foundation
 ///
 /// The writer commits the whole workload with `wal_autocheckpoint=0` while the capture holds
 /// its pin, so every frame stays in the WAL; then one `captureAvailable()` decodes it all and
-/// appends the events durably. The append alone is measured on its own (the same events, the
-/// same batches and agent state, into a fresh log) and subtracted, which leaves the decode.
+/// appends the events durably. The capture times its own appends
+/// (``WALCapture/Statistics/appendSeconds``); the rest of its time is the decode.
 enum WALDecodeBench {
     /// What one run measured.
     struct Measurement {
@@ -21,7 +21,7 @@ enum WALDecodeBench {
         var writerSeconds: Double
         /// `captureAvailable()`: decode plus durable append.
         var captureSeconds: Double
-        /// The same events appended to a fresh log, alone.
+        /// The part of the capture spent appending (encoding and the durable insert).
         var appendSeconds: Double
         /// Capture minus append: reading frames, the page map, the diff, the row images.
         var decodeSeconds: Double { max(captureSeconds - appendSeconds, 1e-6) }
@@ -40,50 +40,22 @@ enum WALDecodeBench {
         let capture = try WALCapture(sourcePath: sourcePath, log: log, service: "bench", logger: .silent, options: options)
         // The initial epoch (of empty tables) and the first pin, before anything is written.
         try capture.captureAvailable()
-        let before = try log.lastLSN()
 
         let writer = try ShopWriter(path: sourcePath, seed: seed, walAutocheckpointPages: 0)
         let writerSeconds = try BenchSupport.seconds { try writer.bulkInsertCustomers(rows, perTransaction: perTransaction) }
         let walBytes = BenchSupport.fileSize(sourcePath + "-wal")
 
         var captured = 0
+        let appendBefore = capture.statistics.appendSeconds
         let captureSeconds = try BenchSupport.seconds { captured = try capture.captureAvailable() }
+        // The capture times its own appends: what is left of its time is reading and decoding.
+        let appendSeconds = capture.statistics.appendSeconds - appendBefore
         // The writer's connection stays open until here, so the WAL is never checkpointed away.
         withExtendedLifetime(writer) {}
         try capture.close()
         guard captured == rows else { throw BenchFailure("WAL capture produced \(captured) events for \(rows) inserts") }
 
-        let appendSeconds = try measureAppendAlone(from: log, after: before, perTransaction: perTransaction, batchSize: options.batchSize,
-                                                   path: directory + "/decode-append.db")
         try log.close()
         return Measurement(rowChanges: rows, walBytes: walBytes, writerSeconds: writerSeconds, captureSeconds: captureSeconds, appendSeconds: appendSeconds)
-    }
-
-    /// Appends the events captured after `offset` to a fresh log in the batches capture used
-    /// (whole transactions, flushed once `batchSize` events are buffered), each with the agent
-    /// state capture stored, and returns the seconds the appends took.
-    private static func measureAppendAlone(from log: EventLog, after offset: LSN, perTransaction: Int, batchSize: Int, path: String) throws -> Double {
-        var events: [Event] = []
-        var cursor = offset
-        while true {
-            let batch = try log.read(after: cursor, limit: 10_000)
-            guard let last = batch.last else { break }
-            events += batch
-            cursor = last.lsn
-        }
-        // A fresh log takes LSNs from 1; the events' content is unchanged.
-        for i in events.indices { events[i].lsn = LSN(Int64(i + 1)) }
-        let state = try log.agentState()
-        let flushSize = perTransaction >= batchSize ? perTransaction : (batchSize + perTransaction - 1) / perTransaction * perTransaction
-        let target = try EventLog(path: path, create: true)
-        defer { try? target.close() }
-        return try BenchSupport.seconds {
-            var start = 0
-            while start < events.count {
-                let end = min(start + flushSize, events.count)
-                try target.append(Array(events[start..<end]), state: state)
-                start = end
-            }
-        }
     }
 }

@@ -96,8 +96,11 @@ extension WALCapture {
             return
         }
         var reader = fresh
+        var last: WALPosition?
+        if walIndex == nil { walIndex = WALIndexFile(databasePath: sourcePath) }
         if continuing, let p = position, p.header == fresh.position.header {
             reader = WALReader(resumingAt: p)
+            last = p
         } else {
             pageMap = WALPageMap()
         }
@@ -110,7 +113,19 @@ extension WALCapture {
                 pageMap = WALPageMap()
                 continue
             }
-            for t in result.transactions { pageMap.add(t) }
+            // Only what SQLite's wal-index publishes as committed (see isCommittedInIndex).
+            let published = walIndex?.lastCommittedFrame().flatMap { $0.salts == reader.position.header.saltBytes ? Int($0.frame) : nil }
+            for t in result.transactions {
+                if let published, t.commitFrameIndex + 1 > published {
+                    position = last ?? WALPosition(header: reader.position.header)
+                    return
+                }
+                pageMap.add(t)
+                var p = WALPosition(header: reader.position.header)
+                p.frameIndex = t.commitFrameIndex + 1
+                p.checksum = t.checksumAfterCommit
+                last = p
+            }
             if result.end != .transactionLimit { break }
         }
         position = reader.position

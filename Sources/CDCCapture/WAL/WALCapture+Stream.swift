@@ -255,6 +255,10 @@ extension WALCapture {
             pageMap = WALPageMap()
         }
         let batch = try WALEventBatch(log: log, source: source, limit: options.batchSize, byteLimit: options.batchBytes)
+        defer {
+            statistics.events += batch.appended
+            statistics.appendSeconds += batch.appendSeconds
+        }
         func flush() throws { try batch.append(state: try positionState(appending: batch.buffer.count)) }
         while true {
             let result = try reader.readCommittedTransactions(from: wal, maximumTransactionCount: 64)
@@ -266,6 +270,12 @@ extension WALCapture {
                 continue
             }
             for t in result.transactions {
+                guard try isCommittedInIndex(t, header: reader.position.header) else {
+                    // Written but not yet published by its writer: capture it next time.
+                    try flush()
+                    pinnedSincePosition = true
+                    return (batch.appended, true)
+                }
                 guard try capture(t, from: wal, into: batch) else {
                     try flush()
                     return (batch.appended, true)
@@ -285,6 +295,28 @@ extension WALCapture {
         try flush()
         pinnedSincePosition = true
         return (batch.appended, true)
+    }
+
+    /// Whether SQLite's wal-index already counts the transaction's commit frame (`mxFrame`).
+    ///
+    /// A writer appends its frames, syncs them as its `synchronous` setting asks, and only
+    /// then publishes the commit in the wal-index (wal.c, `sqlite3WalFrames`): until then the
+    /// transaction is not committed for any reader, and if the sync fails it never will be
+    /// (the next writer overwrites those frames under the same salts). So a valid commit frame
+    /// in the file is not enough; the agent waits, briefly, for the index to cover it. The
+    /// inotify wake-up comes at the write, a moment before the index update, hence the short
+    /// wait (up to 50 ms, in 200 µs steps) rather than a return to the poll interval.
+    private func isCommittedInIndex(_ transaction: CommittedTransaction, header: WALHeader) throws -> Bool {
+        if walIndex == nil { walIndex = WALIndexFile(databasePath: sourcePath) }
+        guard walIndex != nil else { return true }  // no wal-index: nothing else can write either
+        let salts = header.saltBytes
+        let needed = transaction.commitFrameIndex + 1
+        let deadline = DispatchTime.now().uptimeNanoseconds + 50_000_000
+        while true {
+            if let index = walIndex?.lastCommittedFrame(), index.salts == salts, Int(index.frame) >= needed { return true }
+            if DispatchTime.now().uptimeNanoseconds >= deadline { return false }
+            usleep(200)
+        }
     }
 
     /// The reader stops at the first frame that fails its salts or checksum, as SQLite's
@@ -411,6 +443,7 @@ extension WALCapture {
             throw WALCaptureError.undecodable(path: sourcePath, reason: e.description)
         }
         batch.endTransaction()
+        statistics.transactions += 1
         position?.frameIndex = transaction.commitFrameIndex + 1
         position?.checksum = transaction.checksumAfterCommit
         return true

@@ -39,6 +39,20 @@ public final class WALCapture {
         public init() {}
     }
 
+    /// What the capture has done so far, for monitoring and benchmarks.
+    public struct Statistics: Sendable, Equatable {
+        /// Committed WAL transactions decoded.
+        public var transactions = 0
+        /// Events appended (row changes, schema events, epochs).
+        public var events = 0
+        /// Seconds spent appending to the log (JSON encoding and the durable insert); the rest
+        /// of the capture's time is reading and decoding.
+        public var appendSeconds = 0.0
+    }
+
+    /// What the capture has done so far.
+    public internal(set) var statistics = Statistics()
+
     /// The source database path as given.
     public let sourcePath: String
     let log: EventLog

@@ -1,4 +1,5 @@
 import CDCCore
+import Dispatch
 import CDCTransport
 
 /// Events of WAL capture on their way to the log: numbered with consecutive LSNs, grouped by
@@ -18,6 +19,8 @@ final class WALEventBatch {
     private(set) var buffer: [Event] = []
     private var bufferBytes = 0
     private(set) var appended = 0
+    /// Seconds spent in ``EventLog/append(_:state:)`` (encoding and the durable insert).
+    private(set) var appendSeconds = 0.0
     private var nextLSN: Int64
     private var group: (id: Int64, index: Int)?
     private var timestamp: Int64 = 0
@@ -110,7 +113,9 @@ final class WALEventBatch {
     /// Appends the buffer with `state` (empty: events only).
     func append(state: [String: SQLiteValue]) throws {
         guard !buffer.isEmpty || !state.isEmpty else { return }
+        let started = DispatchTime.now().uptimeNanoseconds
         try log.append(buffer, state: state)
+        appendSeconds += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         appended += buffer.count
         buffer.removeAll(keepingCapacity: true)
         bufferBytes = 0
