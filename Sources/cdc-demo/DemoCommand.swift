@@ -11,12 +11,15 @@ struct DemoCommand {
     var seconds: Int64
     var rate: Int64
     var directory: String?
+    /// `triggers` (install the change-table capture) or `wal` (decode the WAL, install nothing).
+    var mode: String
 
     static let usage = """
-        usage: cdc-demo [--seconds N] [--rate TPS] [--dir PATH]
+        usage: cdc-demo [--seconds N] [--rate TPS] [--dir PATH] [--mode triggers|wal]
 
         Creates a sample shop database (customers, orders, order lines) in WAL mode, installs
-        the change-table capture, starts cdc-agent and cdc-sink --follow as processes, drives
+        the change-table capture (or, with --mode wal, nothing: the agent decodes the WAL),
+        starts cdc-agent and cdc-sink --follow as processes, drives
         a writer process for N seconds (default 10) at about TPS transactions per second
         (default 500), waits for the read model to catch up, runs replica-check, and prints
         a summary. Files stay in --dir (default: a new folder under /tmp).
@@ -28,7 +31,9 @@ struct DemoCommand {
         seconds = try scanner.integer("--seconds", range: 1...3600) ?? 10
         rate = try scanner.integer("--rate", range: 1...100_000) ?? 500
         directory = try scanner.value("--dir")
+        mode = try scanner.value("--mode") ?? "triggers"
         try scanner.finish()
+        guard ["triggers", "wal"].contains(mode) else { throw UsageError("cdc-demo: --mode must be triggers or wal, not \(mode)") }
     }
 
     func run() throws -> ExitCode {
@@ -48,10 +53,13 @@ struct DemoCommand {
         for _ in 0..<300 { try seedWriter.step() }
         say("service: sample shop created with \(seedWriter.counts.rowChanges) rows written")
 
-        // 2. Install capture, start agent and sink.
-        let install = try ChildProcess.run(bin + "/cdc-agent", ["install", "--db", shop])
-        guard install.status == 0 else { throw DemoFailure("cdc-agent install failed: \(install.standardError)") }
-        let agent = try ChildProcess(bin + "/cdc-agent", ["run", "--db", shop, "--log", log], logFile: dir + "/agent.log")
+        // 2. Install capture (change-table mode), start agent and sink.
+        if mode == "triggers" {
+            let install = try ChildProcess.run(bin + "/cdc-agent", ["install", "--db", shop])
+            guard install.status == 0 else { throw DemoFailure("cdc-agent install failed: \(install.standardError)") }
+        }
+        say("agent: \(mode == "wal" ? "WAL mode (no triggers, nothing installed)" : "change-table mode (triggers installed)")")
+        let agent = try ChildProcess(bin + "/cdc-agent", ["run", "--db", shop, "--log", log, "--mode", mode], logFile: dir + "/agent.log")
         defer { agent.terminate() }
         // The sink reads a log the agent creates; start it once the log holds events.
         let logDeadline = Date().addingTimeInterval(30)
@@ -92,7 +100,9 @@ struct DemoCommand {
         say("──────────────────────────── cdc-demo summary ────────────────────────────")
         say("writer           \(written)")
         say("events captured  \(stats.changes) row changes in \(stats.transactions) event groups, \(stats.snapshotRows) snapshot rows, last LSN \(stats.lastLSN)")
-        say("                 (a group holds the whole source transactions one capture read found: docs/change-table-capture.md)")
+        say(mode == "wal"
+            ? "                 (a group is one source transaction's net effect: docs/wal-capture.md)"
+            : "                 (a group holds the whole source transactions one capture read found: docs/change-table-capture.md)")
         say(String(format: "capture rate     %.0f row-change events/s while the writer ran %.1f s; caught up %.2f s after it stopped",
                    Double(stats.changes) / max(writerSeconds, 0.001), writerSeconds, catchUpSeconds))
         say(lag.summary())
@@ -118,17 +128,24 @@ struct DemoCommand {
         return exe.resolvingSymlinksInPath().deletingLastPathComponent().path
     }
 
-    /// Waits until no change is pending in the source and the sink has applied the log's
-    /// last LSN.
+    /// Waits until no change is pending in the source (change-table mode: no row left in
+    /// `_cdc_changes`; WAL mode: the log has not grown for 300 ms) and the sink has applied
+    /// the log's last LSN.
     private func waitUntilCaughtUp(shop: String, log: String, replica: String, lag: LagSampler, timeoutSeconds: Double) throws -> Bool {
         let deadline = Date().addingTimeInterval(timeoutSeconds)
+        var lastSeen: (lsn: Int64, since: Date)?
         while Date() < deadline {
             lag.sample()
-            let source = try Connection(path: shop, mode: .readOnly)
-            let pending = (try? ReplicaChecker.pendingChangeCount(source)) ?? nil
-            if pending == 0, let applied = lag.appliedLSN(), let last = try EventStats.lastLSN(logPath: log), applied >= last {
-                return true
+            let last = try EventStats.lastLSN(logPath: log)
+            let agentDone: Bool
+            if mode == "wal" {
+                if lastSeen?.lsn != last { lastSeen = (last ?? 0, Date()) }
+                agentDone = Date().timeIntervalSince(lastSeen?.since ?? Date()) >= 0.3
+            } else {
+                let source = try Connection(path: shop, mode: .readOnly)
+                agentDone = ((try? ReplicaChecker.pendingChangeCount(source)) ?? nil) == 0
             }
+            if agentDone, let applied = lag.appliedLSN(), let last, applied >= last { return true }
             usleep(10_000)
         }
         return false
