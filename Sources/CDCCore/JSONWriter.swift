@@ -29,6 +29,17 @@ public struct JSONWriter: Sendable {
         needsComma[needsComma.count - 1] = false
     }
 
+    /// Writes `"name":` for a name the caller knows needs no escaping (plain ASCII letters,
+    /// digits and `_`: the event format's own member names), without examining it.
+    public mutating func key(ascii name: StaticString) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
+        needsComma[needsComma.count - 1] = false
+    }
+
     /// Writes a member name already encoded as `"name":` (``memberToken(_:)``); encoders
     /// keep them per schema instead of escaping every column name for every event.
     public mutating func key(token: [UInt8]) {

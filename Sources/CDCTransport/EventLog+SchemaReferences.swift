@@ -8,12 +8,21 @@ struct SchemaReferenceCache {
     private var jsonByID: [Int64: [UInt8]] = [:]
     /// Schemas stored by the append in progress: gone again if it rolls back.
     private var unsaved: [[UInt8]] = []
+    /// The last schema referenced: events come in runs of one table, and comparing its bytes
+    /// (memcmp) is much cheaper than hashing them byte by byte for the dictionary.
+    private var last: (json: [UInt8], id: Int64)?
 
-    func id(of json: [UInt8]) -> Int64? { ids[json] }
+    mutating func id(of json: [UInt8]) -> Int64? {
+        if let last, last.json == json { return last.id }
+        guard let id = ids[json] else { return nil }
+        last = (json, id)
+        return id
+    }
     func json(of id: Int64) -> [UInt8]? { jsonByID[id] }
 
     mutating func remember(_ json: [UInt8], id: Int64, saved: Bool) {
         ids[json] = id
+        last = (json, id)
         jsonByID[id] = json
         if !saved { unsaved.append(json) }
     }
@@ -27,6 +36,7 @@ struct SchemaReferenceCache {
             if let id = ids.removeValue(forKey: json) { jsonByID[id] = nil }
         }
         unsaved.removeAll()
+        last = nil
     }
 }
 
