@@ -70,30 +70,6 @@ final class WALCaptureTests: XCTestCase {
         return out
     }
 
-    /// The row changes between two contents, as comparable strings.
-    static func expectedChanges(from old: [String: [[SQLiteValue]: [SQLiteValue]]], to new: [String: [[SQLiteValue]: [SQLiteValue]]]) -> [String] {
-        var out: [String] = []
-        for (table, rows) in new {
-            let before = old[table] ?? [:]
-            for (key, image) in rows {
-                if let b = before[key] {
-                    if b != image { out.append("\(table) update \(key) \(b) -> \(image)") }
-                } else {
-                    out.append("\(table) insert \(key) nil -> \(image)")
-                }
-            }
-            for (key, image) in before where rows[key] == nil { out.append("\(table) delete \(key) \(image) -> nil") }
-        }
-        return out.sorted()
-    }
-
-    static func describe(_ events: [Event]) -> [String] {
-        events.compactMap { e -> String? in
-            guard let c = e.change else { return nil }
-            return "\(c.table.name) \(c.operation.rawValue) \(c.key) \(c.before.map { "\($0)" } ?? "nil") -> \(c.after.map { "\($0)" } ?? "nil")"
-        }.sorted()
-    }
-
     /// One random transaction of 1–12 statements over the three tables.
     static func randomTransaction(_ c: Connection, _ rng: inout SplitMix64, round: Int) throws {
         try c.execute("BEGIN")
@@ -142,7 +118,7 @@ final class WALCaptureTests: XCTestCase {
             try Self.randomTransaction(h.writer, &rng, round: round)
             let after = try Self.contents(h.writer)
             let events = try h.captured()
-            XCTAssertEqual(Self.describe(events), Self.expectedChanges(from: before, to: after), "round \(round)")
+            XCTAssertEqual(Self.describeValues(events), Self.expectedValueChanges(from: before, to: after), "round \(round)")
             let groups = Set(events.compactMap { $0.change?.transaction.id })
             XCTAssertLessThanOrEqual(groups.count, 1, "one source transaction, one group")
             if let last = events.last?.change { XCTAssertTrue(last.transaction.isLast) }
@@ -284,8 +260,8 @@ final class WALCaptureTests: XCTestCase {
         try check("DROP TABLE emits no row event", "DROP TABLE fresh", changesSchemaOnly: true)
     }
 
-    /// Like ``expectedChanges(from:to:)`` but with every value spelled out (JSON), so a
-    /// storage-class or bit difference shows.
+    /// The row changes between two contents, every value spelled out (JSON), so a
+    /// storage-class or bit difference shows; sorted, to compare as a set.
     static func expectedValueChanges(from old: [String: [[SQLiteValue]: [SQLiteValue]]], to new: [String: [[SQLiteValue]: [SQLiteValue]]]) -> [String] {
         var out: [String] = []
         for (table, rows) in new {

@@ -147,17 +147,12 @@ public final class ChangeTableCapture {
     public var consumedChangeSequence: Int64 { consumedSeq }
 
     /// Captures everything committed so far: runs a pending snapshot epoch, then streams
-    /// batches until the change table holds nothing newer.
+    /// batches until the change table holds nothing newer, checking `stop` between batches.
+    /// (``AgentCapture/captureAvailable()`` is this with a `stop` that never says so.)
     ///
     /// - Returns: the number of events appended to the log.
     /// - Throws: ``SQLiteError``, ``EventLogError``, ``CaptureError``.
     /// - Complexity: O(changes); memory O(batch size).
-    @discardableResult
-    public func captureAvailable() throws -> Int {
-        try captureAvailable(until: { false })
-    }
-
-    /// As ``captureAvailable()``, checking `stop` between batches.
     @discardableResult
     public func captureAvailable(until stop: () -> Bool) throws -> Int {
         if !isStarted { try start() }

@@ -172,14 +172,6 @@ public final class WALCapture {
         return walIndex?.checkpointInfo()
     }
 
-    /// Captures every transaction committed so far.
-    /// - Returns: the number of events appended.
-    /// - Throws: ``SQLiteError``, ``EventLogError``, ``WALCaptureError``.
-    @discardableResult
-    public func captureAvailable() throws -> Int {
-        try captureAvailable(until: { false })
-    }
-
     /// Captures every transaction committed so far, or until `stop` says so.
     @discardableResult
     public func captureAvailable(until stop: () -> Bool) throws -> Int {
