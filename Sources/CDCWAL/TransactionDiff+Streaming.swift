@@ -6,8 +6,8 @@ extension TransactionDiff {
     /// goes: memory is one page a level per walk plus one row each, whatever the tree's size.
     ///
     /// - Throws: ``PageDecodingError`` as the walks meet them; `.keysOutOfOrder` when a walk's
-    ///   keys do not ascend in ``RowKey`` order (corrupt, or a key order other than BINARY
-    ///   ascending); `emit`'s error.
+    ///   keys do not ascend in the tree's order (``DiffedTree/keyOrder``; a corrupt tree);
+    ///   `emit`'s error.
     /// - Complexity: O(pages and rows of both trees).
     func stream(_ tree: DiffedTree, emit: (RowDelta) throws -> Void) throws {
         var before = try OrderedWalk(source: old, root: tree.rootBefore, tree: tree)
@@ -23,10 +23,11 @@ extension TransactionDiff {
                 try emit(RowDelta(key: a.key, before: nil, after: a.values))
                 try after.advance()
             case let (b?, a?):
-                if b.key < a.key {
+                let order = tree.compare(b.key, a.key)
+                if order < 0 {
                     try emit(RowDelta(key: b.key, before: b.values, after: nil))
                     try before.advance()
-                } else if a.key < b.key {
+                } else if order > 0 {
                     try emit(RowDelta(key: a.key, before: nil, after: a.values))
                     try after.advance()
                 } else {
@@ -59,7 +60,7 @@ private struct OrderedWalk<Source: PageSource> {
         let previous = current?.key
         guard let entry = try cursor?.next() else { current = nil; return }
         let key = try tree.key(of: entry, pageNumber: 0)
-        if let previous, !(previous < key) { throw PageDecodingError(.keysOutOfOrder) }
+        if let previous, tree.compare(previous, key) >= 0 { throw PageDecodingError(.keysOutOfOrder) }
         current = (key, entry.values)
     }
 }

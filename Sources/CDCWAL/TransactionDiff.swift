@@ -29,6 +29,19 @@ public struct DiffedTree: Hashable, Sendable {
     }
 
     /// A tree whose root page may have moved, been created or dropped.
+    /// For a WITHOUT ROWID table, the order of its key fields when it is not BINARY ascending
+    /// (DESC, NOCASE, RTRIM): the streaming merge walks the trees in that order. `nil` means
+    /// BINARY ascending for every field.
+    public var keyOrder: [KeyFieldOrder]?
+
+    /// Compares two keys in the tree's own order.
+    func compare(_ a: RowKey, _ b: RowKey) -> Int {
+        if let keyOrder, case .fields(let x) = a, case .fields(let y) = b {
+            return KeyFieldOrder.compare(x, y, orders: keyOrder)
+        }
+        return a < b ? -1 : (b < a ? 1 : 0)
+    }
+
     public init(rootBefore: UInt32?, rootAfter: UInt32?, kind: Kind) {
         self.rootBefore = rootBefore
         self.rootAfter = rootAfter

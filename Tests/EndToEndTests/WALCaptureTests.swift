@@ -27,7 +27,7 @@ final class WALCaptureTests: XCTestCase {
             CREATE TABLE "odd ""name"" t"(x, "select" TEXT);
             """
 
-        init(prefix: String, autocheckpoint: Int = 0, schema: String = Harness.defaultSchema, batchSize: Int = 5_000) throws {
+        init(prefix: String, autocheckpoint: Int = 0, schema: String = Harness.defaultSchema, batchSize: Int = 5_000, diffPageBudget: Int = 1_024) throws {
             dir = try TemporaryDirectory(prefix: prefix)
             writer = try Connection(path: dir.path("source.db"), mode: .create)
             try writer.execute("PRAGMA journal_mode=WAL")
@@ -37,6 +37,7 @@ final class WALCaptureTests: XCTestCase {
             var options = WALCapture.Options()
             options.checkpointThresholdFrames = 200
             options.batchSize = batchSize
+            options.diffPageBudget = diffPageBudget
             capture = try WALCapture(sourcePath: dir.path("source.db"), log: log, service: "svc", logger: .silent, options: options)
         }
 
@@ -422,5 +423,33 @@ final class WALCaptureTests: XCTestCase {
         try step("drop and create with another key in one transaction", "BEGIN; DROP TABLE t; CREATE TABLE t(k TEXT, v TEXT); INSERT INTO t VALUES ('x', 'y'); COMMIT;")
         try step("rename", "ALTER TABLE t RENAME TO t2")
         try step("write under the new name", "INSERT INTO t2 VALUES ('z', 'w')")
+    }
+
+    /// WITHOUT ROWID keys in DESC order and the NOCASE and RTRIM collations, diffed by the
+    /// streaming merge (budget 0: every table streams), which must walk both trees in their
+    /// own key order: memory stays a page a level instead of the whole table.
+    func testStreamingDiffFollowsDescAndCollatedKeys() throws {
+        var h = try Harness(prefix: "wal-order", schema: """
+            CREATE TABLE d(a INTEGER, b TEXT, v, PRIMARY KEY(a DESC, b)) WITHOUT ROWID;
+            CREATE TABLE n(k TEXT COLLATE NOCASE PRIMARY KEY, v) WITHOUT ROWID;
+            CREATE TABLE r(k TEXT COLLATE RTRIM, j INTEGER, v, PRIMARY KEY(k, j DESC)) WITHOUT ROWID;
+            """, diffPageBudget: 0)
+        _ = try h.captured()
+        var before = try Self.contents(h.writer)
+        func check(_ label: String, _ sql: String) throws {
+            try h.writer.execute(sql)
+            let after = try Self.contents(h.writer)
+            XCTAssertEqual(Self.describeValues(try h.captured()), Self.expectedValueChanges(from: before, to: after), label)
+            before = after
+        }
+        try check("inserts", """
+            WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 400)
+            INSERT INTO d SELECT i % 37, 'b' || i, i FROM s;
+            WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 400)
+            INSERT INTO n SELECT (CASE WHEN i % 2 THEN 'Key' ELSE 'kez' END) || i, i FROM s;
+            WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 400)
+            INSERT INTO r SELECT 'k' || (i % 50) || substr('   ', 1, i % 3), i, i FROM s;
+            """)
+        try check("updates and deletes", "UPDATE d SET v = -v WHERE a % 5 = 0; DELETE FROM n WHERE v % 7 = 0; UPDATE r SET v = 'x' WHERE j % 11 = 0; DELETE FROM d WHERE a = 3")
     }
 }

@@ -17,6 +17,10 @@ public struct WALTable: Hashable, Sendable {
     /// table (rowids), and for a WITHOUT ROWID table whose key columns are all ascending and
     /// BINARY-collated. The page diff's streaming merge relies on it.
     public var hasBinaryKeyOrder: Bool = true
+    /// For a WITHOUT ROWID table whose key is not BINARY ascending: the order of its key
+    /// fields (DESC, NOCASE, RTRIM), which the streaming diff follows; `nil` when BINARY
+    /// ascending, or when a collation is not one of SQLite's built-in ones.
+    public var keyOrder: [KeyFieldOrder]?
 }
 
 /// Turns the `sqlite_schema` rows of a snapshot into ``WALTable``s.
@@ -40,6 +44,7 @@ public final class WALSchemaCatalog {
         var schema: TableSchema
         var layout: RowImageLayout
         var hasBinaryKeyOrder: Bool
+        var keyOrder: [KeyFieldOrder]?
     }
 
     /// - Throws: ``SQLiteError`` when the in-memory database cannot be opened.
@@ -58,7 +63,8 @@ public final class WALSchemaCatalog {
         for entry in entries where entry.type == "table" && entry.rootPage != 0 && Self.isCaptured(entry.name) {
             guard let sql = entry.sql else { continue }
             let d = try describe(name: entry.name, sql: sql)
-            out.append(WALTable(schema: d.schema, rootPage: entry.rootPage, layout: d.layout, sql: sql, hasBinaryKeyOrder: d.hasBinaryKeyOrder))
+            out.append(WALTable(schema: d.schema, rootPage: entry.rootPage, layout: d.layout, sql: sql,
+                                hasBinaryKeyOrder: d.hasBinaryKeyOrder, keyOrder: d.keyOrder))
         }
         return out.sorted { Array($0.schema.name.utf8).lexicographicallyPrecedes(Array($1.schema.name.utf8)) }
     }
@@ -113,6 +119,7 @@ public final class WALSchemaCatalog {
         }
         let layout = RowImageLayout(columns: columns, isWithoutRowID: schema.isWithoutRowID, rowIDAliasColumn: alias, primaryKeyColumns: keyColumns)
         var binary = true
+        var keyOrder: [KeyFieldOrder]?
         if schema.isWithoutRowID {
             // The primary-key index's key columns: their direction and collation.
             // Source: https://www.sqlite.org/pragma.html#pragma_index_xinfo
@@ -123,8 +130,15 @@ public final class WALSchemaCatalog {
             binary = keyRows.allSatisfy { row in
                 row[0] == .integer(0) && (row[1].stringValue ?? "BINARY").uppercased() == "BINARY"
             }
+            if !binary {
+                let orders = keyRows.map { row -> KeyFieldOrder? in
+                    guard let collation = KeyFieldOrder.Collation(rawValue: (row[1].stringValue ?? "BINARY").uppercased()) else { return nil }
+                    return KeyFieldOrder(descending: row[0] != .integer(0), collation: collation)
+                }
+                if orders.allSatisfy({ $0 != nil }) { keyOrder = orders.compactMap { $0 } }
+            }
         }
-        return Described(schema: schema, layout: layout, hasBinaryKeyOrder: binary)
+        return Described(schema: schema, layout: layout, hasBinaryKeyOrder: binary, keyOrder: keyOrder)
     }
 
     /// The values columns get from their DEFAULT when a record is too short to hold them,

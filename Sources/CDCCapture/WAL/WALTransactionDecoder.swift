@@ -63,13 +63,15 @@ enum WALTransactionDecoder {
                 replaced.insert(table.schema.name)
                 continue
             }
-            if !table.hasBinaryKeyOrder || previous?.hasBinaryKeyOrder == false {
-                // A WITHOUT ROWID key in DESC or another collation: its b-tree order is not the
-                // BINARY order the page diff's streaming merge needs. Compare in memory.
+            if (!table.hasBinaryKeyOrder && table.keyOrder == nil) || (previous.map { $0.keyOrder != table.keyOrder } ?? false) {
+                // A WITHOUT ROWID key in a collation other than SQLite's built-in ones (the
+                // streaming merge cannot follow its order), or a key order that changed with
+                // the schema: compare in memory.
                 for change in try fullComparison(old: old, new: new, previous: previous, table: table) { try emit(change) }
                 continue
             }
-            let tree = DiffedTree(rootBefore: previous?.rootPage, rootAfter: table.rootPage, kind: kind)
+            var tree = DiffedTree(rootBefore: previous?.rootPage, rootAfter: table.rootPage, kind: kind)
+            tree.keyOrder = table.keyOrder
             let before = ImageConverter(from: previous ?? table, to: table)
             let after = ImageConverter(from: table, to: table)
             var pass = diff
