@@ -20,23 +20,21 @@ extension Event {
     /// As ``jsonLine(schemaJSON:)``, also telling at which byte the schema's JSON starts
     /// (`nil` for events without a schema).
     func jsonLine(schemaJSON: (TableSchema) -> [UInt8], schemaOffset: inout Int?) -> [UInt8] {
-        jsonLine(schemaJSON: schemaJSON, memberTokens: { SchemaMemberTokens($0) }, schemaOffset: &schemaOffset)
+        jsonLine(schemaJSON: schemaJSON, memberTokens: { SchemaMemberTokens($0, source: $1) }, schemaOffset: &schemaOffset)
     }
 
     /// As ``jsonLine(schemaJSON:schemaOffset:)``, with the key and column member names of a
     /// schema from `memberTokens` (an encoder caches them per schema).
-    func jsonLine(schemaJSON: (TableSchema) -> [UInt8], memberTokens: (TableSchema) -> SchemaMemberTokens, schemaOffset: inout Int?) -> [UInt8] {
+    func jsonLine(schemaJSON: (TableSchema) -> [UInt8], memberTokens: (TableSchema?, SourceInfo) -> SchemaMemberTokens, schemaOffset: inout Int?) -> [UInt8] {
         var w = JSONWriter(reservingCapacity: 512)
         w.beginObject()
         w.key(ascii: "v"); w.integer(eventSpecVersion)
         w.key(ascii: "lsn"); w.integer(lsn.rawValue)
         w.key(ascii: "type"); w.string(typeName)
+        // One lookup an event: the table's tokens carry the source object too.
+        let tokens = memberTokens(change?.table, source)
         w.key(ascii: "source")
-        w.beginObject()
-        w.key(ascii: "service"); w.string(source.service)
-        w.key(ascii: "db"); w.string(source.database)
-        w.key(ascii: "mode"); w.string(source.mode.rawValue)
-        w.endObject()
+        w.raw(tokens.source)
         w.key(ascii: "ts_ms"); w.integer(timestampMilliseconds)
         switch body {
         case .change(let c):
@@ -46,12 +44,11 @@ extension Event {
             w.key(ascii: "index"); w.integer(c.transaction.index)
             w.key(ascii: "last"); w.bool(c.transaction.isLast)
             w.endObject()
-            w.key(ascii: "table"); w.string(c.table.name)
+            w.key(ascii: "table"); w.raw(tokens.tableName)
             w.key(ascii: "op"); w.string(c.operation.rawValue)
             w.key(ascii: "schema")
             schemaOffset = w.bytes.count
             w.raw(schemaJSON(c.table))
-            let tokens = memberTokens(c.table)
             w.key(ascii: "key")
             w.beginObject()
             for (token, value) in zip(tokens.key, c.key) {
@@ -221,13 +218,26 @@ private struct FieldReader {
     }
 }
 
-/// A schema's key and column member names, encoded as `"name":` once.
+/// What every event of a table repeats, encoded once: the source object, the table name,
+/// and the key and column member names (`"name":`).
 struct SchemaMemberTokens {
+    var source: [UInt8]
+    var tableName: [UInt8]
     var key: [[UInt8]]
     var columns: [[UInt8]]
 
-    init(_ schema: TableSchema) {
-        key = schema.keyNames.map(JSONWriter.memberToken)
-        columns = schema.columns.map { JSONWriter.memberToken($0.name) }
+    init(_ schema: TableSchema?, source info: SourceInfo) {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key(ascii: "service"); w.string(info.service)
+        w.key(ascii: "db"); w.string(info.database)
+        w.key(ascii: "mode"); w.string(info.mode.rawValue)
+        w.endObject()
+        source = w.bytes
+        var t = JSONWriter()
+        if let schema { t.string(schema.name) }
+        tableName = t.bytes
+        key = schema?.keyNames.map(JSONWriter.memberToken) ?? []
+        columns = schema?.columns.map { JSONWriter.memberToken($0.name) } ?? []
     }
 }

@@ -9,7 +9,7 @@ public final class EventEncoder {
     private var cache: [TableSchema: [UInt8]] = [:]
     private var last: (schema: TableSchema, json: [UInt8])?
     private var tokenCache: [TableSchema: SchemaMemberTokens] = [:]
-    private var lastTokens: (schema: TableSchema, tokens: SchemaMemberTokens)?
+    private var lastTokens: (schema: TableSchema?, source: SourceInfo, tokens: SchemaMemberTokens)?
 
     public init() {}
 
@@ -17,7 +17,7 @@ public final class EventEncoder {
     /// ``Event/jsonLine()``.
     public func encode(_ event: Event) -> [UInt8] {
         var offset: Int?
-        return event.jsonLine(schemaJSON: schemaJSON(for:), memberTokens: memberTokens(for:), schemaOffset: &offset)
+        return event.jsonLine(schemaJSON: schemaJSON(for:), memberTokens: memberTokens(for:source:), schemaOffset: &offset)
     }
 
     /// The event as one JSON line whose `schema` value is what `placeholder` returns for the
@@ -29,23 +29,27 @@ public final class EventEncoder {
         var offset: Int?
         let line = event.jsonLine(schemaJSON: { schema in
             do { return try placeholder(schemaJSON(for: schema)) } catch { failure = error; return [] }
-        }, memberTokens: memberTokens(for:), schemaOffset: &offset)
+        }, memberTokens: memberTokens(for:source:), schemaOffset: &offset)
         if let failure { throw failure }
         return (line, offset)
     }
 
-    /// A schema's encoded member names, from the cache when seen before.
-    func memberTokens(for schema: TableSchema) -> SchemaMemberTokens {
-        if let lastTokens, lastTokens.schema == schema { return lastTokens.tokens }
+    /// What a table's events repeat, encoded, from the cache when seen before (one source
+    /// per encoder in practice; a new source empties the cache).
+    func memberTokens(for schema: TableSchema?, source: SourceInfo) -> SchemaMemberTokens {
+        if let lastTokens, lastTokens.source == source, lastTokens.schema == schema { return lastTokens.tokens }
+        if let lastTokens, lastTokens.source != source { tokenCache.removeAll(keepingCapacity: true) }
         let tokens: SchemaMemberTokens
-        if let hit = tokenCache[schema] {
+        if let schema, let hit = tokenCache[schema] {
             tokens = hit
         } else {
-            tokens = SchemaMemberTokens(schema)
-            if tokenCache.count >= Self.schemaCacheLimit { tokenCache.removeAll(keepingCapacity: true) }
-            tokenCache[schema] = tokens
+            tokens = SchemaMemberTokens(schema, source: source)
+            if let schema {
+                if tokenCache.count >= Self.schemaCacheLimit { tokenCache.removeAll(keepingCapacity: true) }
+                tokenCache[schema] = tokens
+            }
         }
-        lastTokens = (schema, tokens)
+        lastTokens = (schema, source, tokens)
         return tokens
     }
 
