@@ -55,4 +55,5 @@ stop = True
 print(f"agent VmHWM before: {base}; peak RSS during: {peak[0]} kB; VmHWM after: {vmhwm(agent.pid)}")
 print(f"small commits after the big one: n={len(lat)} max {max(lat)*1e3:.1f} ms, p50 {sorted(lat)[len(lat)//2]*1e3:.2f} ms")
 rc = stop_agent(agent); print("agent exit", rc); tail(agent.errpath, 4)
+agent_once(db, log)  # finish whatever the daemon had not captured
 ps = sink(log, rep); pc = check(db, rep, log)
