@@ -23,8 +23,12 @@ def replay(log):
     last = 0; problems = []
     epoch_seen = None
     schemas = {}
+    refs = {}
+    if c.execute("SELECT count(*) FROM sqlite_schema WHERE name='cdc_schemas'").fetchone()[0]:
+        refs = {i: json.loads(j) for i, j in c.execute("SELECT id, json FROM cdc_schemas")}
     for lsn, ev in c.execute("SELECT lsn, event FROM cdc_events ORDER BY lsn"):
         e = json.loads(ev)
+        if isinstance(e.get("schema"), dict) and "$ref" in e["schema"]: e["schema"] = refs[e["schema"]["$ref"]]
         if lsn != last + 1 and last != 0: problems.append(f"LSN gap {last} -> {lsn}")
         last = lsn
         t = e["type"]
@@ -37,6 +41,11 @@ def replay(log):
                 for k in list(tables[name]):
                     if k not in keys and tables[name][k][0] < epoch_lsn: del tables[name][k]
             epoch_seen = None
+            continue
+        if t == "schema":
+            if e["change"] in ("drop", "rename"):
+                for k in list(tables[e["previous"]]):
+                    if tables[e["previous"]][k][0] < lsn: del tables[e["previous"]][k]
             continue
         if t != "change": continue
         name = e["table"]; schemas[name] = e["schema"]; key = json.dumps(e["key"], sort_keys=True)
