@@ -78,3 +78,49 @@ final class TriggerTimestampTests: XCTestCase {
         XCTAssertLessThan(abs(ChangeTableLayout.millisecondsSince1970(julianDay: now) - wall), 5_000)
     }
 }
+
+/// A change table created by an earlier build, with `seq … AUTOINCREMENT`, whose agent deleted
+/// every consumed row: the sequence lives on in `sqlite_sequence`, and capture goes on from it
+/// without taking the empty table for a restored database.
+final class AutoincrementChangeTableTests: XCTestCase {
+    func testAnEarlierInstallWithAutoincrementKeepsItsSequence() throws {
+        let dir = try TemporaryDirectory(prefix: "seq-old")
+        let db = try Connection(path: dir.path("s.db"), mode: .create)
+        try db.execute("PRAGMA journal_mode=WAL")
+        try db.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, v)")
+        try ChangeTableInstaller(connection: db, logger: .silent).install(tables: nil)
+        // Rebuild _cdc_changes as the earlier build made it (same columns, AUTOINCREMENT).
+        let createSQL = try db.scalar("SELECT sql FROM sqlite_schema WHERE name = '_cdc_changes'")?.stringValue ?? ""
+        XCTAssertTrue(createSQL.contains("seq INTEGER PRIMARY KEY,"), createSQL)
+        // Legacy rename leaves the triggers naming _cdc_changes, which is made again below.
+        try db.execute("""
+            PRAGMA legacy_alter_table=ON;
+            ALTER TABLE _cdc_changes RENAME TO _cdc_changes_new;
+            \(createSQL.replacingOccurrences(of: "seq INTEGER PRIMARY KEY,", with: "seq INTEGER PRIMARY KEY AUTOINCREMENT,"));
+            DROP TABLE _cdc_changes_new;
+            PRAGMA legacy_alter_table=OFF;
+            """)
+        try db.execute("INSERT INTO t VALUES (1, 'a'), (2, 'b')")
+        let log = try EventLog(path: dir.path("events.db"), create: true)
+        var capture: ChangeTableCapture? = try ChangeTableCapture(sourcePath: db.path, log: log, service: "s", logger: .silent)
+        try capture?.captureAvailable()
+        try capture?.close()
+        capture = nil
+        // What the earlier agent did: delete every consumed row. The table is now empty, so
+        // only sqlite_sequence still says how far the sequence went: without it the agent
+        // would take the table for a database restored from a backup and resync.
+        try db.execute("DELETE FROM _cdc_changes")
+        let mark = try log.lastLSN()
+        let again = try ChangeTableCapture(sourcePath: db.path, log: log, service: "s", logger: .silent)
+        try again.captureAvailable()
+        XCTAssertEqual(try log.read(after: mark, limit: 100).map(\.typeName), [], "no resync epoch")
+        try db.execute("INSERT INTO t VALUES (3, 'c')")
+        XCTAssertEqual(try db.scalar("SELECT seq FROM sqlite_sequence WHERE name = '_cdc_changes'"), .integer(3), "AUTOINCREMENT numbered the rows")
+        try again.captureAvailable()
+        let events = try log.read(after: mark, limit: 100)
+        XCTAssertEqual(events.count, 1, "\(events.map(\.typeName))")
+        XCTAssertEqual(events.first?.change?.key, [.integer(3)])
+        try again.close()
+    }
+}
+
