@@ -93,23 +93,6 @@ struct TestReplica {
     }
 }
 
-/// A source table's contents as key → values, read exactly.
-func sourceContents(_ c: Connection, table: String) throws -> [[SQLiteValue]: [SQLiteValue]] {
-    let schema = try c.tableSchema(table)
-    var columns = schema.columns.map { quoteIdentifier($0.name) }
-    if schema.hasRowIDKey, let alias = schema.rowIDKeyName { columns.insert(alias, at: 0) }
-    var out: [[SQLiteValue]: [SQLiteValue]] = [:]
-    for var row in try c.query("SELECT \(columns.joined(separator: ", ")) FROM \(quoteIdentifier(table))") {
-        if schema.hasRowIDKey {
-            let rowid = row.removeFirst()
-            out[[rowid]] = row
-        } else {
-            out[schema.keyColumnIndices.map { row[$0] }] = row
-        }
-    }
-    return out
-}
-
 /// Runs a process (through CDCTestSupport's ``runProgram``, which drains both pipes and
 /// enforces a deadline) and returns its exit code, standard output and standard error.
 func runProcess(_ executable: String, _ arguments: [String]) throws -> (code: Int32, out: String, err: String) {

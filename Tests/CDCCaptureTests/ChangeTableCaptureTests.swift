@@ -1,6 +1,7 @@
 import CDCCapture
 import CDCCore
 import CDCSQLite
+import CDCTestSupport
 import CDCTransport
 import Foundation
 import XCTest

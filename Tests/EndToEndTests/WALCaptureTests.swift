@@ -52,23 +52,26 @@ final class WALCaptureTests: XCTestCase {
 
     /// Every table's rows through SQL, by key: the library's view of the source.
     static func contents(_ c: Connection) throws -> [String: [[SQLiteValue]: [SQLiteValue]]] {
-        var out: [String: [[SQLiteValue]: [SQLiteValue]]] = [:]
-        for name in try c.userTableNames() {
-            let schema = try c.tableSchema(name)
-            var rows: [[SQLiteValue]: [SQLiteValue]] = [:]
-            var columns = schema.columns.map { quoteIdentifier($0.name) }
-            if schema.hasRowIDKey { columns.insert("rowid", at: 0) }
-            for var row in try c.query("SELECT \(columns.joined(separator: ", ")) FROM \(quoteIdentifier(name))") {
-                if schema.hasRowIDKey {
-                    let rowid = row.removeFirst()
-                    rows[[rowid]] = row
-                } else {
-                    rows[schema.keyColumnIndices.map { row[$0] }] = row
-                }
-            }
-            out[name] = rows
-        }
-        return out
+        try sourceContents(c)
+    }
+
+    /// Applies the log (what it holds beyond the replica's offset) to `replica.db` in the
+    /// harness's folder, through the sink library.
+    /// - Returns: the replica's path.
+    static func applyLog(_ h: Harness) throws -> String {
+        let replicaPath = h.dir.path("replica.db")
+        let sink = try SQLiteSink(replicaPath: replicaPath)
+        _ = try sink.sync(from: h.log)
+        try sink.close()
+        return replicaPath
+    }
+
+    /// Applies the log to a new read model and requires replica-check to find it equal to
+    /// the source.
+    static func assertReplicaConsistent(_ h: Harness, _ message: String = "", file: StaticString = #filePath, line: UInt = #line) throws {
+        let replicaPath = try applyLog(h)
+        let report = try ReplicaChecker(sourcePath: h.dir.path("source.db"), replicaPath: replicaPath).run()
+        XCTAssertTrue(report.isConsistent, "\(message)\(report.render(json: false))", file: file, line: line)
     }
 
     /// One random transaction of 1–12 statements over the three tables.
@@ -126,12 +129,7 @@ final class WALCaptureTests: XCTestCase {
             before = after
         }
         // After ADD COLUMN, rows written before it read the default: the events said so too.
-        let replicaPath = h.dir.path("replica.db")
-        let sink = try SQLiteSink(replicaPath: replicaPath)
-        _ = try sink.sync(from: h.log)
-        try sink.close()
-        let report = try ReplicaChecker(sourcePath: h.dir.path("source.db"), replicaPath: replicaPath).run()
-        XCTAssertTrue(report.isConsistent, "\(report.render(json: false))")
+        try Self.assertReplicaConsistent(h)
     }
 
     /// Applies events to a by-key picture of the source (what a sink does, minus SQL).
@@ -178,12 +176,7 @@ final class WALCaptureTests: XCTestCase {
         let header = try Data(contentsOf: URL(fileURLWithPath: h.dir.path("source.db-wal"))).prefix(16)
         let sequence = header.suffix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
         XCTAssertGreaterThanOrEqual(sequence, 3, "the WAL restarted several times during the test")
-        let replicaPath = h.dir.path("replica.db")
-        let sink = try SQLiteSink(replicaPath: replicaPath)
-        _ = try sink.sync(from: h.log)
-        try sink.close()
-        let report = try ReplicaChecker(sourcePath: h.dir.path("source.db"), replicaPath: replicaPath).run()
-        XCTAssertTrue(report.isConsistent, "\(report.render(json: false))")
+        try Self.assertReplicaConsistent(h)
     }
 
     /// Record layouts SQLite's rules make tricky, each decoded from pages and compared with
@@ -400,20 +393,15 @@ final class WALCaptureTests: XCTestCase {
     /// After each step the sink applies the log and replica-check must say consistent.
     func testTableSwapsDropsAndRenamesReachTheReadModel() throws {
         var h = try Harness(prefix: "wal-tables", schema: "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t(v) VALUES ('a'), ('b'), ('c');")
-        let replicaPath = h.dir.path("replica.db")
         func step(_ label: String, _ sql: String) throws {
             try h.writer.execute(sql)
             _ = try h.captured()
-            let sink = try SQLiteSink(replicaPath: replicaPath)
-            _ = try sink.sync(from: h.log)
-            try sink.close()
             guard try !h.writer.userTableNames().isEmpty else {
-                let replica = try Connection(path: replicaPath, mode: .readOnly)
+                let replica = try Connection(path: try Self.applyLog(h), mode: .readOnly)
                 XCTAssertEqual(try replica.userTableNames(), [], "\(label): the dropped table's read model is gone")
                 return
             }
-            let report = try ReplicaChecker(sourcePath: h.dir.path("source.db"), replicaPath: replicaPath).run()
-            XCTAssertTrue(report.isConsistent, "\(label): \(report.render(json: false))")
+            try Self.assertReplicaConsistent(h, "\(label): ")
         }
         try step("initial", "SELECT 1")
         try step("copy into t_new", "BEGIN; CREATE TABLE t_new(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t_new SELECT id, upper(v) FROM t; COMMIT;")

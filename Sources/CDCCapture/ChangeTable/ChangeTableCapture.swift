@@ -196,33 +196,22 @@ public final class ChangeTableCapture {
     ///   (`nil` keeps everything).
     /// - Throws: any other error of ``captureAvailable()``.
     public func run(until stop: () -> Bool, pollIntervalMilliseconds: Int = 10, retention: RetentionPolicy? = nil) throws {
-        var lastRetention: Int64?
+        var chores = DaemonChores(log: log, retention: retention, logger: logger)
         var lastSourceVersion: Int64 = -1
         var lastLogVersion: Int64 = -1
-        var backoffMilliseconds = 0
-        var lastBusyLog = Date.distantPast
         while !stop() {
             do {
                 let sourceVersion = try connection.dataVersion()
                 let logVersion = try log.changeCounter()
-                if sourceVersion != lastSourceVersion || logVersion != lastLogVersion || pendingSnapshot != nil || backoffMilliseconds > 0 {
+                if sourceVersion != lastSourceVersion || logVersion != lastLogVersion || pendingSnapshot != nil || chores.isBackingOff {
                     lastSourceVersion = sourceVersion
                     lastLogVersion = logVersion
                     try captureAvailable(until: stop)
                 }
-                if let retention, lastRetention.map({ EventLog.nowMilliseconds() - $0 >= retention.intervalMilliseconds }) ?? true {
-                    lastRetention = EventLog.nowMilliseconds()
-                    let removed = try log.apply(retention)
-                    if removed > 0 { logger.info("\(log.path): retention removed \(removed) event(s)") }
-                }
-                backoffMilliseconds = 0
+                try chores.applyRetentionIfDue()
+                chores.succeeded()
             } catch let error as SQLiteError where error.isBusy {
-                backoffMilliseconds = min(max(backoffMilliseconds * 2, 50), 2000)
-                if Date().timeIntervalSince(lastBusyLog) >= 10 {
-                    lastBusyLog = Date()
-                    logger.warning("\(error); retrying in \(backoffMilliseconds) ms")
-                }
-                usleep(UInt32(backoffMilliseconds) * 1000)
+                chores.backOff(after: error)
                 continue
             }
             if stop() { break }

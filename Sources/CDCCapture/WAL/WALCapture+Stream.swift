@@ -59,7 +59,8 @@ extension WALCapture {
             if cleanStop || (frame == 0 && !hadGeneration) {
                 position = nil
                 pageMap = WALPageMap()
-                return try loadTables()
+                try loadTables()
+                return nil
             }
             return "the WAL was checkpointed and removed or truncated while the agent was stopped"
         }
@@ -69,7 +70,8 @@ extension WALCapture {
             if cleanStop, (checkpointInfo()?.backfilledFrames ?? 0) == 0 {
                 position = reader.position
                 pageMap = WALPageMap()
-                return try loadTables()
+                try loadTables()
+                return nil
             }
             return !hadGeneration
                 ? "a WAL appeared while the agent was stopped"
@@ -92,7 +94,8 @@ extension WALCapture {
         }
         position = r.position
         pageMap = map
-        return try loadTables()
+        try loadTables()
+        return nil
     }
 
     /// The database file's size in bytes and modification time in nanoseconds.
@@ -104,9 +107,7 @@ extension WALCapture {
 
     /// Reads the captured tables at ``position`` from its pages, and builds the page map
     /// there (a full walk of every b-tree: the start-up cost, never paid per transaction).
-    /// - Returns: always `nil` (a convenience for ``resume(from:)``).
-    @discardableResult
-    func loadTables() throws -> String? {
+    func loadTables() throws {
         let pages = try snapshotSource(atCommit: pageMap.commits.last)
         try readSchema(from: pages)
         do {
@@ -114,7 +115,6 @@ extension WALCapture {
         } catch let e as PageDecodingError {
             throw WALCaptureError.undecodable(path: sourcePath, reason: "\(e)")
         }
-        return nil
     }
 
     /// Reads the schema of a snapshot into ``tables`` (versions stamped) and ``schemaCookie``.
@@ -161,14 +161,6 @@ extension WALCapture {
             return CachedPageSource(.file(try DatabaseFilePageSource(file: databaseFile)))
         }
         return CachedPageSource(.wal(try WALSnapshotPageSource(file: databaseFile, wal: wal, walHeader: header, pageMap: pageMap, commit: commit)))
-    }
-
-    func currentPageSize() throws -> Int {
-        if let p = position { return p.header.pageSize }
-        guard let header = try DatabaseHeader.decode(try databaseFile.readBytes(at: 0, count: DatabaseHeader.size)[...]) else {
-            throw WALCaptureError.undecodable(path: sourcePath, reason: "the database header is invalid")
-        }
-        return header.pageSize
     }
 
     /// The `-wal` file, or `nil` when there is none.
@@ -311,9 +303,15 @@ extension WALCapture {
         guard walIndex != nil else { return true }  // no wal-index: nothing else can write either
         let salts = header.saltBytes
         let needed = transaction.commitFrameIndex + 1
+        // One read of the index covers every transaction up to what it publishes: a pass over
+        // many transactions reads the -shm once, not once each.
+        if let known = publishedFrames, known.salts == salts, known.frame >= needed { return true }
         let deadline = DispatchTime.now().uptimeNanoseconds + 50_000_000
         while true {
-            if let index = walIndex?.lastCommittedFrame(), index.salts == salts, Int(index.frame) >= needed { return true }
+            if let index = walIndex?.lastCommittedFrame(), index.salts == salts {
+                publishedFrames = (index.salts, Int(index.frame))
+                if Int(index.frame) >= needed { return true }
+            }
             if DispatchTime.now().uptimeNanoseconds >= deadline { return false }
             usleep(200)
         }

@@ -77,6 +77,9 @@ public final class WALCapture {
     /// Where the last barrier cycle left the WAL fully copied (salts, frame): no cycle is
     /// worth running again before the WAL restarts or grows by the threshold.
     var lastFullCycle: (salt1: UInt32, salt2: UInt32, frame: Int)?
+    /// The last `mxFrame` read from the wal-index, with the salts of its generation: frames
+    /// up to it are published and stay so within the generation.
+    var publishedFrames: (salts: [UInt8], frame: Int)?
 
     /// Which of ``pins`` holds a read transaction now.
     var activePin: Int?
@@ -208,30 +211,19 @@ public final class WALCapture {
         let waiter = WALChangeWaiter(databasePath: sourcePath)
         logger.debug("\(sourcePath): waking on \(waiter.isWatching ? "inotify, with a \(pollIntervalMilliseconds) ms poll as fallback" : "a \(pollIntervalMilliseconds) ms poll")")
         var lastSeen: WALFileStamp?
-        var lastRetention: Int64?
-        var backoffMilliseconds = 0
-        var lastBusyLog = Date.distantPast
+        var chores = DaemonChores(log: log, retention: retention, logger: logger)
         while !stop() {
             do {
                 let stamp = WALFileStamp(path: sourcePath + "-wal")
-                if stamp != lastSeen || pendingEpoch != nil || !started || backoffMilliseconds > 0 {
+                if stamp != lastSeen || pendingEpoch != nil || !started || chores.isBackingOff {
                     try captureAvailable(until: stop)
                     lastSeen = stamp
-                    backoffMilliseconds = 0
+                    chores.succeeded()
                     continue
                 }
-                if let retention, lastRetention.map({ EventLog.nowMilliseconds() - $0 >= retention.intervalMilliseconds }) ?? true {
-                    lastRetention = EventLog.nowMilliseconds()
-                    let removed = try log.apply(retention)
-                    if removed > 0 { logger.info("\(log.path): retention removed \(removed) event(s)") }
-                }
+                try chores.applyRetentionIfDue()
             } catch let error as SQLiteError where error.isBusy {
-                backoffMilliseconds = min(max(backoffMilliseconds * 2, 50), 2000)
-                if Date().timeIntervalSince(lastBusyLog) >= 10 {
-                    lastBusyLog = Date()
-                    logger.warning("\(error); retrying in \(backoffMilliseconds) ms")
-                }
-                usleep(UInt32(backoffMilliseconds) * 1000)
+                chores.backOff(after: error)
                 continue
             }
             waiter.wait(timeoutMilliseconds: max(1, pollIntervalMilliseconds))

@@ -7,12 +7,8 @@ import Foundation
 /// A table's version starts at 1 and grows by one each time its shape (columns, declared
 /// types, key, WITHOUT ROWID; ``ChangeTableLayout/shapeText(of:)``) differs from the shape
 /// recorded for its name.
-struct WALSchemaVersions: Equatable {
+struct WALSchemaVersions {
     private(set) var entries: [String: (version: Int64, shape: String)] = [:]
-
-    static func == (a: WALSchemaVersions, b: WALSchemaVersions) -> Bool {
-        a.entries.count == b.entries.count && a.entries.allSatisfy { b.entries[$0.key]?.version == $0.value.version && b.entries[$0.key]?.shape == $0.value.shape }
-    }
 
     /// Stamps `schema` with its version, recording a new version when its shape changed.
     /// - Returns: whether the version is new (the table is new or its shape changed).
