@@ -10,6 +10,7 @@ struct RunCommand {
         usage: cdc-agent run --db PATH --log EVENTS.db [--mode wal|triggers] [--service NAME]
                              [--once] [--batch-size N] [--poll-interval 10ms]
                              [--retain-age 7d] [--retain-size SIZE] [--busy-timeout 5s]
+                             [--linger 5ms]
 
         Captures every committed row change of the source (which must be in WAL mode) into
         the event log. The first run, and any run after a loss of continuity, emits a
@@ -26,6 +27,9 @@ struct RunCommand {
           --retain-size SIZE  keep at most SIZE of events (e.g. 500MB; default no limit)
           --busy-timeout D    how long to wait for the service's write lock before a busy
                               error (default 5s; the daemon then retries with back-off)
+          --linger D          WAL mode: after an append, let commits gather this long before
+                              capturing again (group commit; default 5ms, 0 disables). A
+                              commit after a quiet spell is captured at once.
         A sink whose offset falls behind what retention removed stops with a clear error, or
         with --resnapshot-on-gap asks this agent for a new snapshot epoch.
         Without --once it runs until SIGTERM or SIGINT, finishes the batch in hand and exits 0.
@@ -40,6 +44,7 @@ struct RunCommand {
     var pollIntervalMilliseconds: Int
     var retention: RetentionPolicy
     var busyTimeoutMilliseconds: Int32
+    var lingerMilliseconds: Int
 
     static func parse(_ arguments: [String]) throws -> RunCommand? {
         var scanner = ArgumentScanner(command: "cdc-agent run", arguments: arguments)
@@ -54,7 +59,9 @@ struct RunCommand {
         let age = try scanner.duration("--retain-age") ?? RetentionPolicy.default.maximumAgeMilliseconds
         let size = try scanner.size("--retain-size")
         let busy = try scanner.duration("--busy-timeout") ?? 5000
+        let linger = try scanner.duration("--linger") ?? Int64(WALCapture.Options().lingerMilliseconds)
         try scanner.finish()
+        guard linger <= 1_000 else { throw UsageError("cdc-agent run: --linger must be at most 1s") }
         guard busy <= 3_600_000 else { throw UsageError("cdc-agent run: --busy-timeout must be at most 1h") }
         if let size, size < 4096 { throw UsageError("cdc-agent run: --retain-size must be at least 4KB") }
         let retention = RetentionPolicy(maximumAgeMilliseconds: age == 0 ? nil : age, maximumBytes: size)
@@ -65,7 +72,7 @@ struct RunCommand {
             guard let m = CaptureMode(rawValue: modeText) else { throw UsageError("cdc-agent run: --mode must be wal or triggers, not \(modeText)") }
             mode = m
         }
-        return RunCommand(databasePath: db, logPath: log, mode: mode, service: service, once: once, batchSize: Int(batch), pollIntervalMilliseconds: Int(poll), retention: retention, busyTimeoutMilliseconds: Int32(busy))
+        return RunCommand(databasePath: db, logPath: log, mode: mode, service: service, once: once, batchSize: Int(batch), pollIntervalMilliseconds: Int(poll), retention: retention, busyTimeoutMilliseconds: Int32(busy), lingerMilliseconds: Int(linger))
     }
 
     func run() throws -> ExitCode {
@@ -88,6 +95,7 @@ struct RunCommand {
             var options = WALCapture.Options()
             options.batchSize = batchSize
             options.busyTimeoutMilliseconds = busyTimeoutMilliseconds
+            options.lingerMilliseconds = lingerMilliseconds
             capture = try WALCapture(sourcePath: databasePath, log: log, service: service, logger: logger, options: options)
         }
         if once {

@@ -27,7 +27,8 @@ final class WALCaptureTests: XCTestCase {
             CREATE TABLE "odd ""name"" t"(x, "select" TEXT);
             """
 
-        init(prefix: String, autocheckpoint: Int = 0, schema: String = Harness.defaultSchema, batchSize: Int = 5_000, diffPageBudget: Int = 1_024) throws {
+        init(prefix: String, autocheckpoint: Int = 0, schema: String = Harness.defaultSchema, batchSize: Int = 5_000, diffPageBudget: Int = 1_024,
+             lingerMilliseconds: Int = 5) throws {
             dir = try TemporaryDirectory(prefix: prefix)
             writer = try Connection(path: dir.path("source.db"), mode: .create)
             try writer.execute("PRAGMA journal_mode=WAL")
@@ -38,6 +39,7 @@ final class WALCaptureTests: XCTestCase {
             options.checkpointThresholdFrames = 200
             options.batchSize = batchSize
             options.diffPageBudget = diffPageBudget
+            options.lingerMilliseconds = lingerMilliseconds
             capture = try WALCapture(sourcePath: dir.path("source.db"), log: log, service: "svc", logger: .silent, options: options)
         }
 
@@ -330,6 +332,36 @@ final class WALCaptureTests: XCTestCase {
         try third.close()
     }
 
+    /// The daemon's group commit: commits that follow an append gather for the linger time
+    /// and go to the log together, and none is lost or reordered on the way.
+    func testTheDaemonGathersCommitsThatFollowAnAppend() throws {
+        let h = try Harness(prefix: "wal-linger", lingerMilliseconds: 40)
+        try h.capture.captureAvailable()  // the initial epoch, before the clock starts
+        let epochEnd = try h.log.lastLSN()
+        let stop = StopFlag()
+        let capture = h.capture
+        let daemon = Thread { try? capture.run(until: { stop.isSet }, pollIntervalMilliseconds: 1_000) ; stop.markFinished() }
+        daemon.start()
+        // A commit every 2 ms: slower than the daemon captures one, so without the linger
+        // each would be appended on its own.
+        let commits = 150
+        for i in 0..<commits {
+            try h.writer.execute("INSERT INTO items(id, name) VALUES (?, ?)", [.integer(Int64(i)), .string("item \(i)")])
+            usleep(2_000)
+        }
+        let reader = try EventLog(path: h.dir.path("events.db"))
+        let deadline = Date().addingTimeInterval(60)
+        while try reader.lastLSN().rawValue < epochEnd.rawValue + Int64(commits), Date() < deadline { usleep(10_000) }
+        stop.set()
+        while !stop.isFinished { usleep(1_000) }
+        let events = try reader.read(after: epochEnd, limit: 10_000)
+        XCTAssertEqual(events.compactMap { $0.change?.key }, (0..<commits).map { [.integer(Int64($0))] }, "every commit, in commit order")
+        XCTAssertEqual(Set(events.compactMap { $0.change?.transaction.id }).count, commits, "one group per source transaction")
+        // One append per wake-up would be one per commit here (each commit wakes the daemon).
+        XCTAssertLessThan(h.capture.statistics.appends, commits / 3, "commits that arrived within the linger time were appended together")
+        try reader.close()
+    }
+
     /// A transaction larger than the batch is appended in several batches, as one group.
     func testATransactionLargerThanABatchIsOneGroup() throws {
         var h = try Harness(prefix: "wal-big", batchSize: 100)
@@ -440,4 +472,14 @@ final class WALCaptureTests: XCTestCase {
             """)
         try check("updates and deletes", "UPDATE d SET v = -v WHERE a % 5 = 0; DELETE FROM n WHERE v % 7 = 0; UPDATE r SET v = 'x' WHERE j % 11 = 0; DELETE FROM d WHERE a = 3")
     }
+}
+
+/// A flag the test thread and the daemon's thread share.
+private final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stopped = false, finished = false
+    var isSet: Bool { lock.withLock { stopped } }
+    var isFinished: Bool { lock.withLock { finished } }
+    func set() { lock.withLock { stopped = true } }
+    func markFinished() { lock.withLock { finished = true } }
 }

@@ -249,6 +249,7 @@ extension WALCapture {
         let batch = try WALEventBatch(log: log, source: source, limit: options.batchSize, byteLimit: options.batchBytes)
         defer {
             statistics.events += batch.appended
+            statistics.appends += batch.appendCount
             statistics.appendSeconds += batch.appendSeconds
         }
         func flush() throws { try batch.append(state: try positionState(appending: batch.buffer.count)) }

@@ -19,6 +19,8 @@ final class WALEventBatch {
     private(set) var buffer: [Event] = []
     private var bufferBytes = 0
     private(set) var appended = 0
+    /// Calls of ``EventLog/append(_:state:)`` made.
+    private(set) var appendCount = 0
     /// Seconds spent in ``EventLog/append(_:state:)`` (encoding and the durable insert).
     private(set) var appendSeconds = 0.0
     private var nextLSN: Int64
@@ -117,6 +119,7 @@ final class WALEventBatch {
         try log.append(buffer, state: state)
         appendSeconds += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         appended += buffer.count
+        appendCount += 1
         buffer.removeAll(keepingCapacity: true)
         bufferBytes = 0
     }
