@@ -39,34 +39,81 @@ public enum Record {
     ///   `.truncatedVarint`, `.reservedSerialType` or `.recordBodyTruncated`.
     /// - Complexity: O(n) in the payload size.
     public static func decode(_ payload: ArraySlice<UInt8>, pageNumber: UInt32? = nil) throws -> [SQLiteValue] {
-        let start = payload.startIndex
-        guard let (headerSize, headerSizeLength) = Varint.decode(payload, at: start) else {
+        // Over the raw bytes: slicing the array per field would retain and release its
+        // storage once per field, which at bulk rates costs as much as the decoding.
+        try payload.withUnsafeBufferPointer { try decode(bytes: $0, pageNumber: pageNumber) }
+    }
+
+    /// ``decode(_:pageNumber:)`` over the payload's bytes.
+    /// - Parameter minimumCapacity: room to reserve in the result (a caller that appends
+    ///   defaults for missing columns asks for its column count).
+    static func decode(bytes p: UnsafeBufferPointer<UInt8>, pageNumber: UInt32?, minimumCapacity: Int = 0) throws -> [SQLiteValue] {
+        guard let (headerSize, headerSizeLength) = varint(p, at: 0, end: p.count) else {
             throw PageDecodingError(.truncatedVarint, pageNumber: pageNumber)
         }
-        guard headerSize >= UInt64(headerSizeLength), headerSize <= UInt64(payload.count) else {
-            throw PageDecodingError(.recordHeaderOutOfRange(headerSize: headerSize, payloadSize: payload.count), pageNumber: pageNumber)
+        guard headerSize >= UInt64(headerSizeLength), headerSize <= UInt64(p.count) else {
+            throw PageDecodingError(.recordHeaderOutOfRange(headerSize: headerSize, payloadSize: p.count), pageNumber: pageNumber)
         }
-        let headerEnd = start + Int(headerSize)
-        let header = payload[start..<headerEnd]
-        var typeIndex = start + headerSizeLength
+        let headerEnd = Int(headerSize)
+        var typeIndex = headerSizeLength
         var body = headerEnd
         var values: [SQLiteValue] = []
+        // At most one field per header byte; the bound keeps a hostile header from reserving much.
+        values.reserveCapacity(max(minimumCapacity, min(headerEnd - headerSizeLength, 64)))
         while typeIndex < headerEnd {
-            guard let (type, length) = Varint.decode(header, at: typeIndex) else {
+            guard let (type, length) = varint(p, at: typeIndex, end: headerEnd) else {
                 throw PageDecodingError(.truncatedVarint, pageNumber: pageNumber)
             }
             typeIndex += length
             guard let size = bodySize(ofSerialType: type) else {
                 throw PageDecodingError(.reservedSerialType(type), pageNumber: pageNumber)
             }
-            guard size <= UInt64(payload.endIndex - body) else {
+            guard size <= UInt64(p.count - body) else {
                 throw PageDecodingError(.recordBodyTruncated, pageNumber: pageNumber)
             }
             let n = Int(size)
-            values.append(value(ofSerialType: type, body: payload[body..<(body + n)]))
+            values.append(value(ofSerialType: type, body: UnsafeBufferPointer(rebasing: p[body..<(body + n)])))
             body += n
         }
         return values
+    }
+
+    /// A varint of `p` starting at `index` and ending before `end` (``Varint/decode(_:at:)``
+    /// over raw bytes), or `nil` when it runs past `end`.
+    @inline(__always)
+    static func varint(_ p: UnsafeBufferPointer<UInt8>, at index: Int, end: Int) -> (value: UInt64, length: Int)? {
+        var value: UInt64 = 0
+        var i = index
+        for n in 0..<Varint.maximumLength {
+            guard i < end else { return nil }
+            let byte = p[i]
+            i += 1
+            if n == Varint.maximumLength - 1 { return ((value << 8) | UInt64(byte), Varint.maximumLength) }
+            value = (value << 7) | UInt64(byte & 0x7F)
+            if byte & 0x80 == 0 { return (value, n + 1) }
+        }
+        return nil
+    }
+
+    /// ``value(ofSerialType:body:)`` over raw bytes.
+    @inline(__always)
+    static func value(ofSerialType type: UInt64, body: UnsafeBufferPointer<UInt8>) -> SQLiteValue {
+        switch type {
+        case 0: return .null
+        case 1...6:
+            var bits: UInt64 = 0
+            for b in body { bits = (bits << 8) | UInt64(b) }
+            let shift = UInt64(64 - body.count * 8)
+            return .integer(shift == 0 ? Int64(bitPattern: bits) : Int64(bitPattern: bits << shift) >> Int64(shift))
+        case 7:
+            var bits: UInt64 = 0
+            for b in body { bits = (bits << 8) | UInt64(b) }
+            return .real(Double(bitPattern: bits))
+        case 8: return .integer(0)
+        case 9: return .integer(1)
+        default:
+            return type & 1 == 0 ? .blob(Array(body)) : .text(Array(body))
+        }
     }
 
     /// The value of one column given its serial type and exactly its body bytes.

@@ -31,7 +31,8 @@ public enum RowKey: Hashable, Sendable, Comparable {
 ///
 /// The values are the record's fields as stored (``Record/decode(_:pageNumber:)``): not mapped
 /// to columns, no affinity applied, an INTEGER PRIMARY KEY column still NULL, fields added by
-/// a later ALTER TABLE absent. The caller maps them to columns with the table's schema.
+/// a later ALTER TABLE absent. The caller maps them to columns with the table's schema, unless
+/// the tree's ``DiffedTree/rowImageLayout`` did (then they are the row's image).
 public struct RowDelta: Hashable, Sendable {
     /// What happened to the row.
     public enum Kind: String, Sendable {

@@ -53,6 +53,9 @@ public struct RowImageLayout: Hashable, Sendable {
     /// Whether record field i is column i and image column i is column i (no generated
     /// columns, not WITHOUT ROWID with a reordered key): the image is built in one pass.
     private let isIdentity: Bool
+    /// The columns of REAL affinity, the only ones whose stored value can differ from what
+    /// SQLite reads (``ColumnAffinity/realizing(_:)``).
+    private let realColumns: [Int]
 
     /// Makes the layout of one table.
     ///
@@ -75,6 +78,31 @@ public struct RowImageLayout: Hashable, Sendable {
         }
         imageColumns = columns.indices.filter { columns[$0].storage == .ordinary }
         isIdentity = recordFieldColumns.elementsEqual(columns.indices) && imageColumns.elementsEqual(columns.indices)
+        realColumns = columns.indices.filter { columns[$0].affinity == .real }
+    }
+
+    /// The row image of a record payload, decoded straight into the image where the layout
+    /// allows (no generated columns, not WITHOUT ROWID with a reordered key): the same values
+    /// as ``image(ofRecord:rowid:)`` of ``Record/decode(_:pageNumber:)``, with one array
+    /// made instead of two.
+    ///
+    /// - Parameters:
+    ///   - payload: the whole record payload (overflow joined).
+    ///   - rowid: the cell's rowid (rowid tables).
+    ///   - pageNumber: the page holding the cell, for errors.
+    /// - Throws: ``PageDecodingError`` for an invalid record, ``RowImageError/recordTooLong``.
+    public func image(ofPayload payload: ArraySlice<UInt8>, rowid: Int64?, pageNumber: UInt32?) throws -> [SQLiteValue] {
+        guard isIdentity else { return try image(ofRecord: Record.decode(payload, pageNumber: pageNumber), rowid: rowid) }
+        var image = try payload.withUnsafeBufferPointer {
+            try Record.decode(bytes: $0, pageNumber: pageNumber, minimumCapacity: columns.count)
+        }
+        guard image.count <= columns.count else {
+            throw RowImageError.recordTooLong(fields: image.count, storedColumns: recordFieldColumns.count)
+        }
+        for i in realColumns where i < image.count { image[i] = columns[i].affinity.realizing(image[i]) }
+        while image.count < columns.count { image.append(columns[image.count].defaultValue) }
+        if let alias = rowIDAliasColumn, let rowid { image[alias] = .integer(rowid) }
+        return image
     }
 
     /// The number of record fields a full-length record has.

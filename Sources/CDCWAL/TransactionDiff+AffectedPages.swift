@@ -19,7 +19,7 @@ extension TransactionDiff {
         let before = try cells(onPages: beforePages, of: tree, in: old)
         let after = try cells(onPages: afterPages, of: tree, in: new)
         switch tree.kind {
-        case .table: return try AffectedCellJoin.tableDeltas(before: before, after: after)
+        case .table: return try AffectedCellJoin.tableDeltas(before: before, after: after, layout: tree.rowImageLayout)
         case .withoutRowID: return try AffectedCellJoin.keyedDeltas(before: before, after: after, tree: tree)
         }
     }
@@ -69,6 +69,12 @@ struct DiffCell {
     func decode() throws -> [SQLiteValue] {
         try Record.decode(payload, pageNumber: pageNumber)
     }
+
+    /// The decoded record, or with `layout` the row's image (rowid tables).
+    func decode(layout: RowImageLayout?) throws -> [SQLiteValue] {
+        guard let layout else { return try decode() }
+        return try layout.image(ofPayload: payload, rowid: rowid, pageNumber: pageNumber)
+    }
 }
 
 /// The join of the old and new cells of one tree's affected pages (not generic over the page
@@ -78,20 +84,21 @@ enum AffectedCellJoin {
     /// rows that are new, gone, or whose payload bytes differ.
     /// - Returns: the deltas in rowid order.
     /// - Throws: ``PageDecodingError`` `.duplicateKey`, or a record's decoding error.
-    static func tableDeltas(before: [DiffCell], after: [DiffCell]) throws -> [RowDelta] {
+    /// - Parameter layout: when given, deltas carry row images in it instead of records.
+    static func tableDeltas(before: [DiffCell], after: [DiffCell], layout: RowImageLayout? = nil) throws -> [RowDelta] {
         let b = try sortedByRowid(before), a = try sortedByRowid(after)
         var out: [RowDelta] = []
         var i = 0, j = 0
         while i < b.count || j < a.count {
             if j == a.count || (i < b.count && b[i].rowid < a[j].rowid) {
-                out.append(RowDelta(key: .rowid(b[i].rowid), before: try b[i].decode(), after: nil))
+                out.append(RowDelta(key: .rowid(b[i].rowid), before: try b[i].decode(layout: layout), after: nil))
                 i += 1
             } else if i == b.count || a[j].rowid < b[i].rowid {
-                out.append(RowDelta(key: .rowid(a[j].rowid), before: nil, after: try a[j].decode()))
+                out.append(RowDelta(key: .rowid(a[j].rowid), before: nil, after: try a[j].decode(layout: layout)))
                 j += 1
             } else {
                 if !bytesEqual(b[i].payload, a[j].payload) {
-                    let was = try b[i].decode(), now = try a[j].decode()
+                    let was = try b[i].decode(layout: layout), now = try a[j].decode(layout: layout)
                     if was != now { out.append(RowDelta(key: .rowid(b[i].rowid), before: was, after: now)) }
                 }
                 i += 1

@@ -61,6 +61,10 @@ private struct OrderedWalk<Source: PageSource> {
         guard let entry = try cursor?.next() else { current = nil; return }
         let key = try tree.key(of: entry, pageNumber: 0)
         if let previous, tree.compare(previous, key) >= 0 { throw PageDecodingError(.keysOutOfOrder) }
-        current = (key, entry.values)
+        if tree.isTable, let layout = tree.rowImageLayout {
+            current = (key, try layout.image(ofRecord: entry.values, rowid: entry.rowid))
+        } else {
+            current = (key, entry.values)
+        }
     }
 }

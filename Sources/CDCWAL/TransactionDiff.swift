@@ -33,6 +33,11 @@ public struct DiffedTree: Hashable, Sendable {
     /// (DESC, NOCASE, RTRIM): the streaming merge walks the trees in that order. `nil` means
     /// BINARY ascending for every field.
     public var keyOrder: [KeyFieldOrder]?
+    /// For a rowid table (``Kind/table``): when set, deltas carry the rows' images in this
+    /// layout (``RowImageLayout/image(ofPayload:rowid:pageNumber:)``) instead of the records,
+    /// decoded straight from the page. Ignored for WITHOUT ROWID trees, whose keys are read
+    /// from the records.
+    public var rowImageLayout: RowImageLayout?
 
     /// Compares two keys in the tree's own order.
     func compare(_ a: RowKey, _ b: RowKey) -> Int {

@@ -1,5 +1,6 @@
 import CDCCore
 @testable import CDCWAL
+import CDCWorkload
 import XCTest
 
 /// The record format of fileformat2.html §2.1, from hand-built records.
@@ -65,6 +66,41 @@ final class RecordTests: XCTestCase {
     func testShortRecordReturnsOnlyThePresentColumns() throws {
         XCTAssertEqual(try Record.decode(record([(1, [7])])[...]), [.integer(7)])
         XCTAssertEqual(try Record.decode([0x01][...]), [], "a header with no columns")
+    }
+
+    /// Decoding a payload straight into an image gives what decoding the record and then
+    /// mapping it gives, for layouts with a rowid alias, REAL columns, short records (rows
+    /// from before ADD COLUMN), a generated column and a WITHOUT ROWID key out of order.
+    func testImagesDecodedStraightFromPayloadsEqualMappedRecords() throws {
+        typealias Column = RowImageLayout.Column
+        let layouts = [
+            RowImageLayout(columns: [Column(name: "id", affinity: .integer), Column(name: "price", affinity: .real),
+                                     Column(name: "note", affinity: .text, defaultValue: .string("none"))],
+                           isWithoutRowID: false, rowIDAliasColumn: 0, primaryKeyColumns: [0]),
+            RowImageLayout(columns: [Column(name: "a", affinity: .blob), Column(name: "g", affinity: .real, storage: .virtualGenerated),
+                                     Column(name: "b", affinity: .real, defaultValue: .real(2.5))],
+                           isWithoutRowID: false, rowIDAliasColumn: nil, primaryKeyColumns: []),
+            RowImageLayout(columns: [Column(name: "x", affinity: .text), Column(name: "k", affinity: .integer)],
+                           isWithoutRowID: true, rowIDAliasColumn: nil, primaryKeyColumns: [1]),
+        ]
+        let fields: [(UInt64, [UInt8])] = [
+            (0, []), (1, [0xFE]), (9, []), (7, Array(repeating: 0x40, count: 8)), (13 + 2 * 3, Array("abc".utf8)),
+            (12 + 2 * 2, [0, 1]), (6, [0x7F, 0, 0, 0, 0, 0, 0, 1]),
+        ]
+        var rng = SplitMix64(seed: 17)
+        for (n, layout) in layouts.enumerated() {
+            for round in 0..<200 {
+                let count = Int.random(in: 0...layout.storedFieldCount, using: &rng)
+                let payload = record((0..<count).map { _ in fields.randomElement(using: &rng)! })
+                let rowid = Int64(round) - 100
+                let expected = try layout.image(ofRecord: Record.decode(payload[...]), rowid: rowid)
+                XCTAssertEqual(try layout.image(ofPayload: payload[...], rowid: rowid, pageNumber: nil), expected, "layout \(n), payload \(payload)")
+            }
+            let tooLong = record(Array(repeating: (1, [7]), count: layout.storedFieldCount + 1))
+            XCTAssertThrowsError(try layout.image(ofPayload: tooLong[...], rowid: 1, pageNumber: 3)) {
+                XCTAssertEqual($0 as? RowImageError, .recordTooLong(fields: layout.storedFieldCount + 1, storedColumns: layout.storedFieldCount))
+            }
+        }
     }
 }
 

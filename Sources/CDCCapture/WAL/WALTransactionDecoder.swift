@@ -74,6 +74,9 @@ enum WALTransactionDecoder {
             tree.keyOrder = table.keyOrder
             let before = ImageConverter(from: previous ?? table, to: table)
             let after = ImageConverter(from: table, to: table)
+            // Both sides read alike (the usual case): the diff decodes pages straight into images.
+            let decodesImages = kind == .table && before.isSameLayout
+            if decodesImages { tree.rowImageLayout = table.layout }
             var pass = diff
             if let previous, previous.rootPage != table.rootPage {
                 // Another root under the same name and key: auto-vacuum moved it, or the table
@@ -85,8 +88,8 @@ enum WALTransactionDecoder {
             let keyColumns = table.schema.keyColumnIndices // computed, so once per table, not per row
             try pass.run(trees: [tree]) { _, delta in
                 let rowid: Int64? = if case .rowid(let r) = delta.key { r } else { nil }
-                let b = try delta.before.map { try before.image(record: $0, rowid: rowid) }
-                let a = try delta.after.map { try after.image(record: $0, rowid: rowid) }
+                let b = try decodesImages ? delta.before : delta.before.map { try before.image(record: $0, rowid: rowid) }
+                let a = try decodesImages ? delta.after : delta.after.map { try after.image(record: $0, rowid: rowid) }
                 if let change = WALRowChange(table: table, keyColumns: keyColumns, rowid: rowid, before: b, after: a) { try emit(change) }
             }
         }
