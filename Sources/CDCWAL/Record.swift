@@ -95,7 +95,11 @@ public enum Record {
         return nil
     }
 
-    /// ``value(ofSerialType:body:)`` over raw bytes.
+    /// The value of one column given its serial type and exactly its body bytes: integers
+    /// are big-endian two's complement of 1 to 8 bytes, sign-extended to 64 bits.
+    ///
+    /// - Precondition: `body.count == bodySize(ofSerialType: type)` and `type` is not 10 or 11
+    ///   (``decode(_:pageNumber:)`` checks both).
     @inline(__always)
     static func value(ofSerialType type: UInt64, body: UnsafeBufferPointer<UInt8>) -> SQLiteValue {
         switch type {
@@ -114,36 +118,5 @@ public enum Record {
         default:
             return type & 1 == 0 ? .blob(Array(body)) : .text(Array(body))
         }
-    }
-
-    /// The value of one column given its serial type and exactly its body bytes.
-    ///
-    /// - Precondition: `body.count == bodySize(ofSerialType: type)` and `type` is not 10 or 11
-    ///   (``decode(_:pageNumber:)`` checks both).
-    static func value(ofSerialType type: UInt64, body: ArraySlice<UInt8>) -> SQLiteValue {
-        switch type {
-        case 0: return .null
-        case 1...6: return .integer(signExtended(body))
-        case 7:
-            var bits: UInt64 = 0
-            for b in body { bits = (bits << 8) | UInt64(b) }
-            return .real(Double(bitPattern: bits))
-        case 8: return .integer(0)
-        case 9: return .integer(1)
-        default:
-            return type & 1 == 0 ? .blob(Array(body)) : .text(Array(body))
-        }
-    }
-
-    /// A big-endian two's-complement integer of 1 to 8 bytes, sign-extended to 64 bits.
-    static func signExtended(_ body: ArraySlice<UInt8>) -> Int64 {
-        var bits: UInt64 = 0
-        for b in body { bits = (bits << 8) | UInt64(b) }
-        let width = body.count * 8
-        if width < 64 {
-            let shift = UInt64(64 - width)
-            return Int64(bitPattern: bits << shift) >> Int64(shift)
-        }
-        return Int64(bitPattern: bits)
     }
 }
