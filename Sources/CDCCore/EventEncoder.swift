@@ -11,6 +11,11 @@ public final class EventEncoder {
     private var tokenCache: [TableSchema: SchemaMemberTokens] = [:]
     private var lastTokens: (schema: TableSchema?, source: SourceInfo, tokens: SchemaMemberTokens)?
 
+    /// The writer ``withEncodedLine(_:schemaPlaceholder:_:)`` reuses.
+    private var scratch = JSONWriter(reservingCapacity: 0)
+    /// The largest buffer kept for reuse between events, in bytes.
+    static let scratchCapacityLimit = 1 << 20
+
     public init() {}
 
     /// The event as one JSON line, without the trailing newline; the same bytes as
@@ -32,6 +37,30 @@ public final class EventEncoder {
         }, memberTokens: memberTokens(for:source:), schemaOffset: &offset)
         if let failure { throw failure }
         return (line, offset)
+    }
+
+    /// As ``encode(_:schemaPlaceholder:)``, but the line is passed to `body` from a buffer
+    /// the encoder reuses from event to event, instead of returned in a new array: for a
+    /// writer that copies it anyway (into an SQLite row, a socket), encoding allocates
+    /// nothing. The pointer is valid only during `body`.
+    /// - Throws: what `placeholder` or `body` throws.
+    public func withEncodedLine<R>(_ event: Event, schemaPlaceholder placeholder: ([UInt8]) throws -> [UInt8], _ body: (_ line: UnsafeRawBufferPointer, _ schemaOffset: Int?) throws -> R) throws -> R {
+        // Taken out of the property while in use, so that a placeholder or body calling back
+        // into the encoder finds a writer of its own, not one being written.
+        var w = JSONWriter(reservingCapacity: 0)
+        swap(&w, &scratch)
+        defer {
+            // A rare huge event would otherwise keep its buffer for the encoder's lifetime.
+            if w.capacity <= Self.scratchCapacityLimit { swap(&w, &scratch) }
+        }
+        w.reset()
+        var failure: Error?
+        var offset: Int?
+        event.write(to: &w, schemaJSON: { schema in
+            do { return try placeholder(schemaJSON(for: schema)) } catch { failure = error; return [] }
+        }, memberTokens: memberTokens(for:source:), schemaOffset: &offset)
+        if let failure { throw failure }
+        return try w.withUnsafeBytes { try body($0, offset) }
     }
 
     /// What a table's events repeat, encoded, from the cache when seen before (one source
