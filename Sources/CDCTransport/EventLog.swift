@@ -237,23 +237,35 @@ public final class EventLog {
                     : "INSERT INTO cdc_events(lsn, ts_ms, type, tbl, event) VALUES (?, ?, ?, ?, ?)")
             }
             guard let insert = appendStatement else { return }
+            // Events come in runs of one table: its schema's reference is looked up once a
+            // run, not once an event (valid for this transaction: a rollback may free ids).
+            var lastReference: (json: [UInt8], reference: [UInt8])?
+            let placeholder = { (json: [UInt8]) throws -> [UInt8] in
+                // Usually the encoder's cached array itself, so `==` stops at its identity.
+                if let lastReference, lastReference.json == json { return lastReference.reference }
+                let reference = try self.schemaReference(for: json)
+                lastReference = (json, reference)
+                return reference
+            }
             for e in events {
                 // Consecutive, so a reader can tell a lost event from retention (see readRaw).
                 guard e.lsn == last.next else { throw EventLogError.nonIncreasingLSN(path: path, last: last, offending: e.lsn) }
                 last = e.lsn
-                var row: [SQLiteValue] = [
-                    .integer(e.lsn.rawValue),
-                    .integer(e.timestampMilliseconds),
-                    .string(e.typeName),
-                    e.tableName.map { .string($0) } ?? .null,
-                ]
+                // Bound one by one, straight from the event: no row array, no byte arrays.
+                try insert.bind(int64: e.lsn.rawValue, at: 1)
+                try insert.bind(int64: e.timestampMilliseconds, at: 2)
+                try insert.bind(text: e.typeName, at: 3)
+                if let table = e.tableName { try insert.bind(text: table, at: 4) } else { try insert.bindNull(at: 4) }
                 if format >= 2 {
-                    let (line, at) = try encoder.encode(e, schemaPlaceholder: schemaReference(for:))
-                    row += [.text(line), at.map { .integer(Int64($0)) } ?? .null]
+                    try encoder.withEncodedLine(e, schemaPlaceholder: placeholder) { line, at in
+                        try insert.bind(textBytes: line, at: 5)
+                        if let at { try insert.bind(int64: Int64(at), at: 6) } else { try insert.bindNull(at: 6) }
+                        try insert.run()
+                    }
                 } else {
-                    row.append(.text(encoder.encode(e)))
+                    try encoder.encode(e).withUnsafeBytes { try insert.bind(textBytes: $0, at: 5) }
+                    try insert.run()
                 }
-                try insert.run(row)
             }
             try writeState(state)
         }
