@@ -28,7 +28,7 @@ extension Event {
     func jsonLine(schemaJSON: (TableSchema) -> [UInt8], memberTokens: (TableSchema?, SourceInfo) -> SchemaMemberTokens, schemaOffset: inout Int?) -> [UInt8] {
         var w = JSONWriter(reservingCapacity: 512)
         write(to: &w, schemaJSON: schemaJSON, memberTokens: memberTokens, schemaOffset: &schemaOffset)
-        return w.takeBytes()
+        return w.bytes
     }
 
     /// Writes the event's JSON line to `w`, which must be empty (``JSONWriter/reset()``):
@@ -268,10 +268,10 @@ final class SchemaMemberTokens {
         w.key(ascii: "db"); w.string(info.database)
         w.key(ascii: "mode"); w.string(info.mode.rawValue)
         w.endObject()
-        source = w.takeBytes()
+        source = w.bytes
         var t = JSONWriter()
         if let schema { t.string(schema.name) }
-        tableName = t.takeBytes()
+        tableName = t.bytes
         key = MemberNames(schema?.keyNames ?? [])
         columns = MemberNames(schema?.columnNames ?? [])
     }
@@ -292,7 +292,7 @@ struct MemberNames {
             w.appendMemberToken(name)
             ends.append(w.count)
         }
-        bytes = w.takeBytes()
+        bytes = w.bytes
     }
 }
 

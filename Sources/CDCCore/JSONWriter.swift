@@ -10,9 +10,11 @@
 /// rather than a heap array.
 public struct JSONWriter: Sendable {
     /// The buffer; its first `count` bytes are the JSON written so far, the rest is spare
-    /// capacity that tokens are stored into directly.
-    private var storage: [UInt8]
-    /// How many bytes of `storage` hold JSON.
+    /// capacity that tokens are stored into directly. Shared by copies of a writer until one
+    /// of them writes (copy on write). Not optional: unwrapping would retain and release it
+    /// on every write.
+    private var storage: JSONWriterStorage
+    /// How many bytes of the buffer hold JSON.
     public private(set) var count = 0
     /// Bit `d` is set when the container at nesting depth `d` (0: the top level) already has
     /// a member, so the next member needs a comma first.
@@ -24,28 +26,13 @@ public struct JSONWriter: Sendable {
 
     /// A writer with room for `capacity` bytes before it first grows.
     public init(reservingCapacity capacity: Int = 256) {
-        storage = capacity > 0 ? [UInt8](repeating: 0, count: capacity) : []
+        storage = JSONWriterStorage(capacity: Swift.max(capacity, 16))
     }
 
     /// The JSON written so far.
     /// - Complexity: O(``count``): a copy of the written bytes.
     public var bytes: [UInt8] {
-        if count == storage.count { return storage }
-        return Array(storage[..<count])
-    }
-
-    /// The JSON written so far, taking the buffer instead of copying it; the writer is empty
-    /// afterwards.
-    public mutating func takeBytes() -> [UInt8] {
-        var out: [UInt8] = []
-        swap(&out, &storage)
-        // Dropping trailing elements of a trivial type only changes the count (no copy).
-        out.removeLast(out.count - count)
-        count = 0
-        commas = 0
-        depth = 0
-        deepCommas = []
-        return out
+        withUnsafeBytes { Array($0) }
     }
 
     /// Forgets what was written, keeping the buffer's capacity for the next document.
@@ -58,52 +45,52 @@ public struct JSONWriter: Sendable {
 
     /// Calls `body` with the JSON written so far; the pointer is valid only during the call.
     public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try storage.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+        try withExtendedLifetime(storage) { try body(UnsafeRawBufferPointer(start: storage.base, count: count)) }
     }
 
     /// The buffer's capacity in bytes (what a reused writer keeps between documents).
-    public var capacity: Int { storage.count }
+    public var capacity: Int { storage.capacity }
 
     // MARK: - Raw output
 
-    /// Makes room for at least `n` more bytes.
+    /// Where the next `n` bytes go: the end of the JSON, in a buffer this writer owns alone
+    /// with room for at least `n` more bytes.
     @inline(__always)
-    private mutating func reserve(_ n: Int) {
-        if storage.count - count < n { grow(toHold: count + n) }
+    private mutating func reserve(_ n: Int) -> UnsafeMutablePointer<UInt8> {
+        if storage.capacity - count < n || !isKnownUniquelyReferenced(&storage) {
+            makeRoom(n)
+        }
+        return storage.base + count
     }
 
-    private mutating func grow(toHold needed: Int) {
-        var newCapacity = Swift.max(storage.count, 64)
-        while newCapacity < needed { newCapacity *= 2 }
-        storage.append(contentsOf: repeatElement(0, count: newCapacity - storage.count))
+    /// Copies the buffer when it is shared or too small, doubling its capacity as needed.
+    private mutating func makeRoom(_ n: Int) {
+        var capacity = Swift.max(storage.capacity, 64)
+        while capacity - count < n { capacity *= 2 }
+        let fresh = JSONWriterStorage(capacity: capacity)
+        if count > 0 { fresh.base.update(from: storage.base, count: count) }
+        storage = fresh
     }
 
     /// Stores bytes at the end of the JSON with `body`, which gets a pointer to at least `n`
     /// free bytes and returns how many it stored.
     @inline(__always)
     private mutating func store(atMost n: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int) {
-        reserve(n)
-        let start = count
-        let written = storage.withUnsafeMutableBufferPointer { buffer -> Int in
-            // Not nil: `reserve` made the buffer at least `n` > 0 bytes long.
-            guard let base = buffer.baseAddress else { return 0 }
-            return body(base + start)
-        }
-        count = start + written
+        let to = reserve(n)
+        count += body(to)
     }
 
     @inline(__always)
     private mutating func appendByte(_ byte: UInt8) {
-        store(atMost: 1) { $0.pointee = byte; return 1 }
+        reserve(1).pointee = byte
+        count += 1
     }
 
     @inline(__always)
     private mutating func append(_ source: UnsafeRawBufferPointer) {
         guard let from = source.baseAddress, source.count > 0 else { return }
-        store(atMost: source.count) { to in
-            UnsafeMutableRawPointer(to).copyMemory(from: from, byteCount: source.count)
-            return source.count
-        }
+        UnsafeMutableRawPointer(reserve(source.count)).copyMemory(from: from, byteCount: source.count)
+        count += source.count
     }
 
     @inline(__always)
@@ -113,7 +100,17 @@ public struct JSONWriter: Sendable {
 
     @inline(__always)
     private mutating func append(ascii text: StaticString) {
-        text.withUTF8Buffer { append(UnsafeRawBufferPointer($0)) }
+        Self.withBytes(of: text) { append($0) }
+    }
+
+    /// The bytes of a static string; `utf8Start` directly when it has it (every literal of
+    /// more than one character), since `withUTF8Buffer`'s closure is not always inlined.
+    @inline(__always)
+    private static func withBytes<R>(of text: StaticString, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        if text.hasPointerRepresentation {
+            return body(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        }
+        return text.withUTF8Buffer { body(UnsafeRawBufferPointer($0)) }
     }
 
     // MARK: - Structure
@@ -176,13 +173,11 @@ public struct JSONWriter: Sendable {
     /// digits and `_`: the event format's own member names), without examining it.
     public mutating func key(ascii name: StaticString) {
         separate()
-        // `withUTF8Buffer`, not `utf8Start`: a one-character literal may be stored as a
-        // scalar, without a pointer.
-        name.withUTF8Buffer { name in
+        Self.withBytes(of: name) { name in
             let n = name.count
             store(atMost: n + 3) { to in
                 to[0] = UInt8(ascii: "\"")
-                if let from = name.baseAddress { (to + 1).update(from: from, count: n) }
+                if let from = name.baseAddress { UnsafeMutableRawPointer(to + 1).copyMemory(from: from, byteCount: n) }
                 to[n + 1] = UInt8(ascii: "\"")
                 to[n + 2] = UInt8(ascii: ":")
                 return n + 3
@@ -211,7 +206,7 @@ public struct JSONWriter: Sendable {
     public static func memberToken(_ name: String) -> [UInt8] {
         var w = JSONWriter(reservingCapacity: name.utf8.count + 8)
         w.appendMemberToken(name)
-        return w.takeBytes()
+        return w.bytes
     }
 
     /// Appends the bytes of ``memberToken(_:)`` alone: no comma, and no change to what the
@@ -229,11 +224,11 @@ public struct JSONWriter: Sendable {
     /// quotes or backslashes: the event format's own words), without examining it.
     public mutating func string(ascii value: StaticString) {
         separate()
-        value.withUTF8Buffer { value in
+        Self.withBytes(of: value) { value in
             let n = value.count
             store(atMost: n + 2) { to in
                 to[0] = UInt8(ascii: "\"")
-                if let from = value.baseAddress { (to + 1).update(from: from, count: n) }
+                if let from = value.baseAddress { UnsafeMutableRawPointer(to + 1).copyMemory(from: from, byteCount: n) }
                 to[n + 1] = UInt8(ascii: "\"")
                 return n + 2
             }
@@ -481,4 +476,19 @@ public struct JSONWriter: Sendable {
             return 0
         }
     }
+}
+
+/// The buffer of a ``JSONWriter``: one allocation that copies of a writer share until one of
+/// them writes. `@unchecked Sendable`: a buffer is only written while one writer owns it
+/// alone (`isKnownUniquelyReferenced`), as an array's is.
+final class JSONWriterStorage: @unchecked Sendable {
+    let base: UnsafeMutablePointer<UInt8>
+    let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = Swift.max(capacity, 1)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    deinit { base.deallocate() }
 }

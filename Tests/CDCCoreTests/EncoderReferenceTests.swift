@@ -123,7 +123,13 @@ final class EncoderReferenceTests: XCTestCase {
         var w = JSONWriter()
         w.string("a"); w.integer(1); w.rawNumber("2.5"); w.raw(Array("{}".utf8))
         XCTAssertEqual(String(decoding: w.bytes, as: UTF8.self), #""a",1,2.5,{}"#)
-        XCTAssertEqual(w.takeBytes(), Array(#""a",1,2.5,{}"#.utf8))
+        // A copy of a writer is independent of it (copy on write).
+        var copy = w
+        copy.null()
+        w.bool(true)
+        XCTAssertEqual(String(decoding: copy.bytes, as: UTF8.self), #""a",1,2.5,{},null"#)
+        XCTAssertEqual(String(decoding: w.bytes, as: UTF8.self), #""a",1,2.5,{},true"#)
+        w.reset()
         XCTAssertEqual(w.bytes, [])
     }
 
