@@ -154,9 +154,13 @@ public struct JSONWriter: Sendable {
         appendByte(bracket)
     }
 
+    /// Writes `{`: the values that follow, each after a ``key(_:)``, are the object's members.
     public mutating func beginObject() { enter(UInt8(ascii: "{")) }
+    /// Writes `}`, ending the innermost object.
     public mutating func endObject() { leave(UInt8(ascii: "}")) }
+    /// Writes `[`: the values that follow are the array's elements.
     public mutating func beginArray() { enter(UInt8(ascii: "[")) }
+    /// Writes `]`, ending the innermost array.
     public mutating func endArray() { leave(UInt8(ascii: "]")) }
 
     // MARK: - Member names
@@ -218,6 +222,7 @@ public struct JSONWriter: Sendable {
 
     // MARK: - Values
 
+    /// Writes a string, escaped where RFC 8259 §7 requires it.
     public mutating func string(_ value: String) { separate(); appendString(value) }
 
     /// Writes a string the caller knows needs no escaping (ASCII without control characters,
@@ -265,10 +270,13 @@ public struct JSONWriter: Sendable {
         store(atMost: 20) { to in Self.storeDecimal(value, at: to) }
     }
 
+    /// Writes an integer's decimal digits.
     public mutating func integer(_ value: Int) { integer(Int64(value)) }
 
+    /// Writes `true` or `false`.
     public mutating func bool(_ value: Bool) { separate(); append(ascii: value ? "true" : "false") }
 
+    /// Writes `null`.
     public mutating func null() { separate(); append(ascii: "null") }
 
     /// Writes a number token verbatim (the caller guarantees it is valid JSON).
