@@ -27,17 +27,19 @@ extension Event {
     /// schema from `memberTokens` (an encoder caches them per schema).
     func jsonLine(schemaJSON: (TableSchema) -> [UInt8], memberTokens: (TableSchema?, SourceInfo) -> SchemaMemberTokens, schemaOffset: inout Int?) -> [UInt8] {
         var w = JSONWriter(reservingCapacity: 512)
-        w.beginObject()
-        w.key(ascii: "v"); w.integer(eventSpecVersion)
-        w.key(ascii: "lsn"); w.integer(lsn.rawValue)
-        w.key(ascii: "type"); w.string(typeName)
-        // One lookup an event: the table's tokens carry the source object too.
-        let tokens = memberTokens(change?.table, source)
-        w.key(ascii: "source")
-        w.raw(tokens.source)
-        w.key(ascii: "ts_ms"); w.integer(timestampMilliseconds)
+        write(to: &w, schemaJSON: schemaJSON, memberTokens: memberTokens, schemaOffset: &schemaOffset)
+        return w.bytes
+    }
+
+    /// Writes the event's JSON line to `w`, which must be empty (``JSONWriter/reset()``):
+    /// `schemaOffset` is a position in it.
+    func write(to w: inout JSONWriter, schemaJSON: (TableSchema) -> [UInt8], memberTokens: (TableSchema?, SourceInfo) -> SchemaMemberTokens, schemaOffset: inout Int?) {
+        // One switch an event: every `case let` of the body copies its payload.
         switch body {
         case .change(let c):
+            // One lookup an event: the table's tokens carry the source object too.
+            let tokens = memberTokens(c.table, source)
+            writeEnvelope(type: "change", source: tokens, to: &w)
             w.key(ascii: "txn")
             w.beginObject()
             w.key(ascii: "id"); w.integer(c.transaction.id)
@@ -45,48 +47,78 @@ extension Event {
             w.key(ascii: "last"); w.bool(c.transaction.isLast)
             w.endObject()
             w.key(ascii: "table"); w.raw(tokens.tableName)
-            w.key(ascii: "op"); w.string(c.operation.rawValue)
+            w.key(ascii: "op"); w.string(ascii: c.operation.asciiName)
             w.key(ascii: "schema")
-            schemaOffset = w.bytes.count
+            schemaOffset = w.count
             w.raw(schemaJSON(c.table))
-            w.key(ascii: "key")
-            w.beginObject()
-            for (token, value) in zip(tokens.key, c.key) {
-                w.key(token: token); value.write(to: &w)
-            }
-            w.endObject()
-            w.key(ascii: "before"); Self.writeImage(c.before, tokens: tokens.columns, to: &w)
-            w.key(ascii: "after"); Self.writeImage(c.after, tokens: tokens.columns, to: &w)
+            w.key(ascii: "key"); Self.writeMembers(c.key, names: tokens.key, to: &w)
+            w.key(ascii: "before"); Self.writeImage(c.before, names: tokens.columns, to: &w)
+            w.key(ascii: "after"); Self.writeImage(c.after, names: tokens.columns, to: &w)
             w.key(ascii: "version"); w.integer(lsn.rawValue)
-        case .snapshotStart(let e), .snapshotEnd(let e):
-            w.key(ascii: "epoch"); w.integer(e.epoch.rawValue)
-            w.key(ascii: "reason"); w.string(e.reason)
-            w.key(ascii: "tables")
-            w.beginArray()
-            for t in e.tables { w.string(t) }
-            w.endArray()
+        case .snapshotStart(let e):
+            writeEnvelope(type: "snapshot_start", source: memberTokens(nil, source), to: &w)
+            Self.writeEpoch(e, to: &w)
+        case .snapshotEnd(let e):
+            writeEnvelope(type: "snapshot_end", source: memberTokens(nil, source), to: &w)
+            Self.writeEpoch(e, to: &w)
         case .heartbeat:
-            break
+            writeEnvelope(type: "heartbeat", source: memberTokens(nil, source), to: &w)
         case .schema(let s):
+            writeEnvelope(type: "schema", source: memberTokens(nil, source), to: &w)
             w.key(ascii: "table"); w.string(s.table)
             w.key(ascii: "change"); w.string(s.kind.rawValue)
             w.key(ascii: "previous"); w.string(s.previousName)
             w.key(ascii: "schema")
-            schemaOffset = w.bytes.count
+            schemaOffset = w.count
             w.raw(schemaJSON(s.schema))
         }
         w.endObject()
-        return w.bytes
+    }
+
+    /// The opening `{` and the members every event has: `v`, `lsn`, `type` (the same text as
+    /// ``typeName``), `source`, `ts_ms`.
+    private func writeEnvelope(type: StaticString, source tokens: SchemaMemberTokens, to w: inout JSONWriter) {
+        w.beginObject()
+        w.key(ascii: "v"); w.integer(eventSpecVersion)
+        w.key(ascii: "lsn"); w.integer(lsn.rawValue)
+        w.key(ascii: "type"); w.string(ascii: type)
+        w.key(ascii: "source"); w.raw(tokens.source)
+        w.key(ascii: "ts_ms"); w.integer(timestampMilliseconds)
+    }
+
+    private static func writeEpoch(_ e: SnapshotEpoch, to w: inout JSONWriter) {
+        w.key(ascii: "epoch"); w.integer(e.epoch.rawValue)
+        w.key(ascii: "reason"); w.string(e.reason)
+        w.key(ascii: "tables")
+        w.beginArray()
+        for t in e.tables { w.string(t) }
+        w.endArray()
     }
 
     /// The event as one JSON line, as a string.
     public var jsonString: String { String(decoding: jsonLine(), as: UTF8.self) }
 
-    private static func writeImage(_ image: [SQLiteValue]?, tokens: [[UInt8]], to w: inout JSONWriter) {
+    private static func writeImage(_ image: [SQLiteValue]?, names: MemberNames, to w: inout JSONWriter) {
         guard let image else { w.null(); return }
+        writeMembers(image, names: names, to: &w)
+    }
+
+    /// Writes `{"name":value,…}`, pairing names and values up to the shorter of the two.
+    private static func writeMembers(_ values: [SQLiteValue], names: MemberNames, to w: inout JSONWriter) {
         w.beginObject()
-        for (token, value) in zip(tokens, image) {
-            w.key(token: token); value.write(to: &w)
+        // Through buffer pointers: their elements are borrowed in place, where the array's
+        // would be retained and released one by one.
+        values.withUnsafeBufferPointer { values in
+            names.bytes.withUnsafeBytes { bytes in
+                names.ends.withUnsafeBufferPointer { ends in
+                    var start = 0
+                    for i in 0..<Swift.min(values.count, ends.count) {
+                        w.key(token: UnsafeRawBufferPointer(rebasing: bytes[start..<ends[i]]))
+                        values[i].write(to: &w)
+                        start = ends[i]
+                    }
+                }
+            }
         }
         w.endObject()
     }
@@ -220,11 +252,14 @@ private struct FieldReader {
 
 /// What every event of a table repeats, encoded once: the source object, the table name,
 /// and the key and column member names (`"name":`).
-struct SchemaMemberTokens {
-    var source: [UInt8]
-    var tableName: [UInt8]
-    var key: [[UInt8]]
-    var columns: [[UInt8]]
+///
+/// A class: an event's encoding passes it around, and a reference is one retain where the
+/// members would be several.
+final class SchemaMemberTokens {
+    let source: [UInt8]
+    let tableName: [UInt8]
+    let key: MemberNames
+    let columns: MemberNames
 
     init(_ schema: TableSchema?, source info: SourceInfo) {
         var w = JSONWriter()
@@ -237,7 +272,38 @@ struct SchemaMemberTokens {
         var t = JSONWriter()
         if let schema { t.string(schema.name) }
         tableName = t.bytes
-        key = schema?.keyNames.map(JSONWriter.memberToken) ?? []
-        columns = schema?.columns.map { JSONWriter.memberToken($0.name) } ?? []
+        key = MemberNames(schema?.keyNames ?? [])
+        columns = MemberNames(schema?.columnNames ?? [])
+    }
+}
+
+/// Member names encoded as `"name":`, one after another in one buffer (one allocation, and
+/// no reference to retain per name when an image is written).
+struct MemberNames {
+    /// The tokens, concatenated.
+    var bytes: [UInt8] = []
+    /// Where each token ends in `bytes` (each starts where the previous one ends).
+    var ends: [Int] = []
+
+    init(_ names: [String]) {
+        var w = JSONWriter()
+        ends.reserveCapacity(names.count)
+        for name in names {
+            w.appendMemberToken(name)
+            ends.append(w.count)
+        }
+        bytes = w.bytes
+    }
+}
+
+extension Operation {
+    /// ``rawValue`` as a static string, which the writer copies without examining it.
+    var asciiName: StaticString {
+        switch self {
+        case .insert: return "insert"
+        case .update: return "update"
+        case .delete: return "delete"
+        case .snapshot: return "snapshot"
+        }
     }
 }

@@ -11,13 +11,23 @@ public final class EventEncoder {
     private var tokenCache: [TableSchema: SchemaMemberTokens] = [:]
     private var lastTokens: (schema: TableSchema?, source: SourceInfo, tokens: SchemaMemberTokens)?
 
+    /// The writer every encoding reuses (it starts each event empty).
+    private var scratch = JSONWriter(reservingCapacity: 512)
+    /// Whether an encoding is writing ``scratch`` now.
+    private var isScratchInUse = false
+    /// The largest buffer kept for reuse between events, in bytes.
+    static let scratchCapacityLimit = 1 << 20
+
     public init() {}
 
     /// The event as one JSON line, without the trailing newline; the same bytes as
     /// ``Event/jsonLine()``.
     public func encode(_ event: Event) -> [UInt8] {
-        var offset: Int?
-        return event.jsonLine(schemaJSON: schemaJSON(for:), memberTokens: memberTokens(for:source:), schemaOffset: &offset)
+        withScratchWriter { w in
+            var offset: Int?
+            event.write(to: &w, schemaJSON: schemaJSON(for:), memberTokens: memberTokens(for:source:), schemaOffset: &offset)
+            return w.bytes
+        }
     }
 
     /// The event as one JSON line whose `schema` value is what `placeholder` returns for the
@@ -25,13 +35,42 @@ public final class EventEncoder {
     /// that value starts (`nil` for events without a schema).
     /// - Throws: what `placeholder` throws.
     public func encode(_ event: Event, schemaPlaceholder placeholder: ([UInt8]) throws -> [UInt8]) throws -> (line: [UInt8], schemaOffset: Int?) {
-        var failure: Error?
-        var offset: Int?
-        let line = event.jsonLine(schemaJSON: { schema in
-            do { return try placeholder(schemaJSON(for: schema)) } catch { failure = error; return [] }
-        }, memberTokens: memberTokens(for:source:), schemaOffset: &offset)
-        if let failure { throw failure }
-        return (line, offset)
+        try withEncodedLine(event, schemaPlaceholder: placeholder) { line, offset in (Array(line), offset) }
+    }
+
+    /// As ``encode(_:schemaPlaceholder:)``, but the line is passed to `body` from a buffer
+    /// the encoder reuses from event to event, instead of returned in a new array: for a
+    /// writer that copies it anyway (into an SQLite row, a socket), encoding allocates
+    /// nothing. The pointer is valid only during `body`.
+    /// - Throws: what `placeholder` or `body` throws.
+    public func withEncodedLine<R>(_ event: Event, schemaPlaceholder placeholder: ([UInt8]) throws -> [UInt8], _ body: (_ line: UnsafeRawBufferPointer, _ schemaOffset: Int?) throws -> R) throws -> R {
+        try withScratchWriter { w in
+            var failure: Error?
+            var offset: Int?
+            event.write(to: &w, schemaJSON: { schema in
+                do { return try placeholder(schemaJSON(for: schema)) } catch { failure = error; return [] }
+            }, memberTokens: memberTokens(for:source:), schemaOffset: &offset)
+            if let failure { throw failure }
+            return try w.withUnsafeBytes { try body($0, offset) }
+        }
+    }
+
+    /// Calls `body` with the reused writer, empty.
+    private func withScratchWriter<R>(_ body: (inout JSONWriter) throws -> R) rethrows -> R {
+        // A placeholder or body that calls back into the encoder gets a writer of its own,
+        // not the one being written.
+        guard !isScratchInUse else {
+            var w = JSONWriter(reservingCapacity: 512)
+            return try body(&w)
+        }
+        isScratchInUse = true
+        defer {
+            isScratchInUse = false
+            // A rare huge event would otherwise keep its buffer for the encoder's lifetime.
+            if scratch.capacity > Self.scratchCapacityLimit { scratch = JSONWriter(reservingCapacity: 512) }
+        }
+        scratch.reset()
+        return try body(&scratch)
     }
 
     /// What a table's events repeat, encoded, from the cache when seen before (one source

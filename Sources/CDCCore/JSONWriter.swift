@@ -3,124 +3,500 @@
 ///
 /// Strings must be valid UTF-8; they are written raw except for the characters RFC 8259 §7
 /// requires escaped (quote, backslash, U+0000–U+001F).
+///
+/// The writer is on the agent's hot path (every captured row is written through it), so it
+/// writes each token with one capacity check and raw stores into spare capacity, instead
+/// of appending to an array byte by byte, and keeps its "needs a comma" flags in a bit mask
+/// rather than a heap array.
 public struct JSONWriter: Sendable {
-    public private(set) var bytes: [UInt8] = []
-    private var needsComma: [Bool] = [false]
+    /// The buffer; its first `count` bytes are the JSON written so far, the rest is spare
+    /// capacity that tokens are stored into directly. Shared by copies of a writer until one
+    /// of them writes (copy on write). Not optional: unwrapping would retain and release it
+    /// on every write.
+    private var storage: JSONWriterStorage
+    /// How many bytes of the buffer hold JSON.
+    public private(set) var count = 0
+    /// Bit `d` is set when the container at nesting depth `d` (0: the top level) already has
+    /// a member, so the next member needs a comma first.
+    private var commas: UInt64 = 0
+    /// The nesting depth: containers begun and not yet ended.
+    private var depth = 0
+    /// The flags of depths 64 and deeper, which the mask has no bit for (index: depth − 64).
+    private var deepCommas: [Bool] = []
 
+    /// A writer with room for `capacity` bytes before it first grows.
     public init(reservingCapacity capacity: Int = 256) {
-        bytes.reserveCapacity(capacity)
+        storage = JSONWriterStorage(capacity: Swift.max(capacity, 16))
     }
 
+    /// The JSON written so far.
+    /// - Complexity: O(``count``): a copy of the written bytes.
+    public var bytes: [UInt8] {
+        withUnsafeBytes { Array($0) }
+    }
+
+    /// Forgets what was written, keeping the buffer's capacity for the next document.
+    public mutating func reset() {
+        count = 0
+        commas = 0
+        depth = 0
+        deepCommas.removeAll()
+    }
+
+    /// Calls `body` with the JSON written so far; the pointer is valid only during the call.
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withExtendedLifetime(storage) { try body(UnsafeRawBufferPointer(start: storage.base, count: count)) }
+    }
+
+    /// The buffer's capacity in bytes (what a reused writer keeps between documents).
+    public var capacity: Int { storage.capacity }
+
+    // MARK: - Raw output
+
+    /// Where the next `n` bytes go: the end of the JSON, in a buffer this writer owns alone
+    /// with room for at least `n` more bytes.
+    @inline(__always)
+    private mutating func reserve(_ n: Int) -> UnsafeMutablePointer<UInt8> {
+        if storage.capacity - count < n || !isKnownUniquelyReferenced(&storage) {
+            makeRoom(n)
+        }
+        return storage.base + count
+    }
+
+    /// Copies the buffer when it is shared or too small, doubling its capacity as needed.
+    private mutating func makeRoom(_ n: Int) {
+        var capacity = Swift.max(storage.capacity, 64)
+        while capacity - count < n { capacity *= 2 }
+        let fresh = JSONWriterStorage(capacity: capacity)
+        if count > 0 { fresh.base.update(from: storage.base, count: count) }
+        storage = fresh
+    }
+
+    /// Stores bytes at the end of the JSON with `body`, which gets a pointer to at least `n`
+    /// free bytes and returns how many it stored.
+    @inline(__always)
+    private mutating func store(atMost n: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int) {
+        let to = reserve(n)
+        count += body(to)
+    }
+
+    @inline(__always)
+    private mutating func appendByte(_ byte: UInt8) {
+        reserve(1).pointee = byte
+        count += 1
+    }
+
+    @inline(__always)
+    private mutating func append(_ source: UnsafeRawBufferPointer) {
+        guard let from = source.baseAddress, source.count > 0 else { return }
+        UnsafeMutableRawPointer(reserve(source.count)).copyMemory(from: from, byteCount: source.count)
+        count += source.count
+    }
+
+    @inline(__always)
+    private mutating func append(_ source: [UInt8]) {
+        source.withUnsafeBytes { append($0) }
+    }
+
+    @inline(__always)
+    private mutating func append(ascii text: StaticString) {
+        Self.withBytes(of: text) { append($0) }
+    }
+
+    /// The bytes of a static string; `utf8Start` directly when it has it (every literal of
+    /// more than one character), since `withUTF8Buffer`'s closure is not always inlined.
+    @inline(__always)
+    private static func withBytes<R>(of text: StaticString, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        if text.hasPointerRepresentation {
+            return body(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        }
+        return text.withUTF8Buffer { body(UnsafeRawBufferPointer($0)) }
+    }
+
+    // MARK: - Structure
+
+    /// Writes the comma that separates this value from the previous one of its container,
+    /// and notes that the container now has a member.
+    @inline(__always)
     private mutating func separate() {
-        if needsComma[needsComma.count - 1] { bytes.append(UInt8(ascii: ",")) }
-        needsComma[needsComma.count - 1] = true
+        if depth < 64 {
+            let bit: UInt64 = 1 << UInt64(depth)
+            if commas & bit != 0 { appendByte(UInt8(ascii: ",")) } else { commas |= bit }
+        } else {
+            if deepCommas[depth - 64] { appendByte(UInt8(ascii: ",")) } else { deepCommas[depth - 64] = true }
+        }
     }
 
-    public mutating func beginObject() { separate(); bytes.append(UInt8(ascii: "{")); needsComma.append(false) }
-    public mutating func endObject() { needsComma.removeLast(); bytes.append(UInt8(ascii: "}")) }
-    public mutating func beginArray() { separate(); bytes.append(UInt8(ascii: "[")); needsComma.append(false) }
-    public mutating func endArray() { needsComma.removeLast(); bytes.append(UInt8(ascii: "]")) }
+    /// After a member name: the value that follows takes no comma.
+    @inline(__always)
+    private mutating func clearComma() {
+        if depth < 64 {
+            commas &= ~(1 << UInt64(depth))
+        } else {
+            deepCommas[depth - 64] = false
+        }
+    }
+
+    @inline(__always)
+    private mutating func enter(_ bracket: UInt8) {
+        separate()
+        appendByte(bracket)
+        depth += 1
+        if depth < 64 { commas &= ~(1 << UInt64(depth)) } else { deepCommas.append(false) }
+    }
+
+    @inline(__always)
+    private mutating func leave(_ bracket: UInt8) {
+        if depth >= 64 { deepCommas.removeLast() }
+        // An unbalanced end is the caller's mistake; it must not take the writer below the
+        // top level.
+        if depth > 0 { depth -= 1 }
+        appendByte(bracket)
+    }
+
+    /// Writes `{`: the values that follow, each after a ``key(_:)``, are the object's members.
+    public mutating func beginObject() { enter(UInt8(ascii: "{")) }
+    /// Writes `}`, ending the innermost object.
+    public mutating func endObject() { leave(UInt8(ascii: "}")) }
+    /// Writes `[`: the values that follow are the array's elements.
+    public mutating func beginArray() { enter(UInt8(ascii: "[")) }
+    /// Writes `]`, ending the innermost array.
+    public mutating func endArray() { leave(UInt8(ascii: "]")) }
+
+    // MARK: - Member names
 
     /// Writes `"name":`; the next value written is the field's value.
     public mutating func key(_ name: String) {
         separate()
-        appendString(name.utf8)
-        bytes.append(UInt8(ascii: ":"))
-        needsComma[needsComma.count - 1] = false
+        appendString(name)
+        appendByte(UInt8(ascii: ":"))
+        clearComma()
     }
 
     /// Writes `"name":` for a name the caller knows needs no escaping (plain ASCII letters,
     /// digits and `_`: the event format's own member names), without examining it.
     public mutating func key(ascii name: StaticString) {
         separate()
-        bytes.append(UInt8(ascii: "\""))
-        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(UInt8(ascii: ":"))
-        needsComma[needsComma.count - 1] = false
+        Self.withBytes(of: name) { name in
+            let n = name.count
+            store(atMost: n + 3) { to in
+                to[0] = UInt8(ascii: "\"")
+                if let from = name.baseAddress { UnsafeMutableRawPointer(to + 1).copyMemory(from: from, byteCount: n) }
+                to[n + 1] = UInt8(ascii: "\"")
+                to[n + 2] = UInt8(ascii: ":")
+                return n + 3
+            }
+        }
+        clearComma()
     }
 
     /// Writes a member name already encoded as `"name":` (``memberToken(_:)``); encoders
     /// keep them per schema instead of escaping every column name for every event.
     public mutating func key(token: [UInt8]) {
         separate()
-        bytes.append(contentsOf: token)
-        needsComma[needsComma.count - 1] = false
+        append(token)
+        clearComma()
+    }
+
+    /// As ``key(token:)-([UInt8])``, for a token in a larger buffer (encoders keep a
+    /// schema's member names in one); the bytes are copied before the call returns.
+    public mutating func key(token: UnsafeRawBufferPointer) {
+        separate()
+        append(token)
+        clearComma()
     }
 
     /// The bytes `"name":` for ``key(token:)``.
     public static func memberToken(_ name: String) -> [UInt8] {
-        var w = JSONWriter()
-        w.appendString(name.utf8)
-        w.bytes.append(UInt8(ascii: ":"))
+        var w = JSONWriter(reservingCapacity: name.utf8.count + 8)
+        w.appendMemberToken(name)
         return w.bytes
     }
 
-    public mutating func string(_ value: String) { separate(); appendString(value.utf8) }
+    /// Appends the bytes of ``memberToken(_:)`` alone: no comma, and no change to what the
+    /// writer expects next (for building a buffer of tokens).
+    mutating func appendMemberToken(_ name: String) {
+        appendString(name)
+        appendByte(UInt8(ascii: ":"))
+    }
+
+    // MARK: - Values
+
+    /// Writes a string, escaped where RFC 8259 §7 requires it.
+    public mutating func string(_ value: String) { separate(); appendString(value) }
+
+    /// Writes a string the caller knows needs no escaping (ASCII without control characters,
+    /// quotes or backslashes: the event format's own words), without examining it.
+    public mutating func string(ascii value: StaticString) {
+        separate()
+        Self.withBytes(of: value) { value in
+            let n = value.count
+            store(atMost: n + 2) { to in
+                to[0] = UInt8(ascii: "\"")
+                if let from = value.baseAddress { UnsafeMutableRawPointer(to + 1).copyMemory(from: from, byteCount: n) }
+                to[n + 1] = UInt8(ascii: "\"")
+                return n + 2
+            }
+        }
+    }
+
     /// Writes a string from bytes that the caller has checked are valid UTF-8. Runs of bytes
     /// that need no escape are copied whole (most text has none).
     public mutating func string(utf8 value: [UInt8]) {
         separate()
-        bytes.append(UInt8(ascii: "\""))
-        value.withUnsafeBufferPointer { buffer in
-            var start = 0
-            for (i, byte) in buffer.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                if start < i { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start..<i])) }
-                appendEscaped(byte)
-                start = i + 1
-            }
-            if start < buffer.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start...])) }
-        }
-        bytes.append(UInt8(ascii: "\""))
+        value.withUnsafeBufferPointer { appendQuoted($0, validating: false) }
     }
 
-    /// One byte of a JSON string, escaped when RFC 8259 §7 requires it.
-    private mutating func appendEscaped(_ byte: UInt8) {
-        switch byte {
-        case UInt8(ascii: "\""): bytes.append(UInt8(ascii: "\\")); bytes.append(byte)
-        case UInt8(ascii: "\\"): bytes.append(UInt8(ascii: "\\")); bytes.append(byte)
-        case 0x0A: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "n"))
-        case 0x0D: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "r"))
-        case 0x09: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "t"))
-        case 0..<0x20:
-            bytes.append(contentsOf: "\\u00".utf8)
-            bytes.append(Self.hex[Int(byte >> 4)])
-            bytes.append(Self.hex[Int(byte & 0xF)])
-        default: bytes.append(byte)
-        }
+    /// Writes `value` as a string when it is valid UTF-8 and returns `true`; otherwise writes
+    /// nothing and returns `false`. Validation and escaping share one pass over the bytes,
+    /// eight ASCII bytes at a time.
+    ///
+    /// Source: Unicode 15, §3.9, Table 3-7 (well-formed UTF-8); RFC 8259 §7.
+    public mutating func string(validatingUTF8 value: UnsafeBufferPointer<UInt8>) -> Bool {
+        let (savedCount, savedCommas) = (count, commas)
+        let savedDeep = depth >= 64 ? deepCommas[depth - 64] : false
+        separate()
+        if appendQuoted(value, validating: true) { return true }
+        // Ill-formed: take back the comma and the partial string.
+        count = savedCount
+        commas = savedCommas
+        if depth >= 64 { deepCommas[depth - 64] = savedDeep }
+        return false
     }
+
     /// Writes an integer's decimal digits straight into the buffer (no String in between).
     public mutating func integer(_ value: Int64) {
         separate()
-        if value == 0 { bytes.append(UInt8(ascii: "0")); return }
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        // The magnitude as UInt64: -Int64.min does not fit in an Int64.
-        var magnitude = value.magnitude
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { raw in
-            while magnitude > 0 {
-                raw[23 - count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-                count += 1
-            }
-            bytes.append(contentsOf: raw[(24 - count)...])
-        }
+        store(atMost: 20) { to in Self.storeDecimal(value, at: to) }
     }
-    public mutating func integer(_ value: Int) { integer(Int64(value)) }
-    public mutating func bool(_ value: Bool) { separate(); bytes.append(contentsOf: (value ? "true" : "false").utf8) }
-    public mutating func null() { separate(); bytes.append(contentsOf: "null".utf8) }
-    /// Writes a number token verbatim (the caller guarantees it is valid JSON).
-    public mutating func rawNumber(_ token: String) { separate(); bytes.append(contentsOf: token.utf8) }
 
-    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+    /// Writes an integer's decimal digits.
+    public mutating func integer(_ value: Int) { integer(Int64(value)) }
+
+    /// Writes `true` or `false`.
+    public mutating func bool(_ value: Bool) { separate(); append(ascii: value ? "true" : "false") }
+
+    /// Writes `null`.
+    public mutating func null() { separate(); append(ascii: "null") }
+
+    /// Writes a number token verbatim (the caller guarantees it is valid JSON).
+    public mutating func rawNumber(_ token: String) {
+        separate()
+        var token = token
+        token.withUTF8 { append(UnsafeRawBufferPointer($0)) }
+    }
 
     /// Appends pre-encoded JSON (for example a cached schema object) as the next value.
-    public mutating func raw(_ json: [UInt8]) { separate(); bytes.append(contentsOf: json) }
+    public mutating func raw(_ json: [UInt8]) { separate(); append(json) }
 
-    private mutating func appendString<S: Sequence>(_ utf8: S) where S.Element == UInt8 {
-        bytes.append(UInt8(ascii: "\""))
-        for byte in utf8 { appendEscaped(byte) }
-        bytes.append(UInt8(ascii: "\""))
+    /// Writes `bytes` as a base64 string (RFC 4648 §4, with padding, no line breaks): the
+    /// payload of `$blob` and `$text`, encoded straight into the buffer.
+    public mutating func base64String(_ bytes: UnsafeBufferPointer<UInt8>) {
+        separate()
+        let n = bytes.count
+        let encodedCount = (n + 2) / 3 * 4
+        store(atMost: encodedCount + 2) { to in
+            let alphabet = Self.base64Alphabet.utf8Start
+            to[0] = UInt8(ascii: "\"")
+            var o = 1
+            var i = 0
+            while i + 3 <= n {
+                let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
+                to[o] = alphabet[Int(v >> 18)]
+                to[o + 1] = alphabet[Int(v >> 12 & 0x3F)]
+                to[o + 2] = alphabet[Int(v >> 6 & 0x3F)]
+                to[o + 3] = alphabet[Int(v & 0x3F)]
+                i += 3
+                o += 4
+            }
+            if n - i == 1 {
+                let v = UInt32(bytes[i]) << 16
+                to[o] = alphabet[Int(v >> 18)]
+                to[o + 1] = alphabet[Int(v >> 12 & 0x3F)]
+                to[o + 2] = UInt8(ascii: "=")
+                to[o + 3] = UInt8(ascii: "=")
+                o += 4
+            } else if n - i == 2 {
+                let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
+                to[o] = alphabet[Int(v >> 18)]
+                to[o + 1] = alphabet[Int(v >> 12 & 0x3F)]
+                to[o + 2] = alphabet[Int(v >> 6 & 0x3F)]
+                to[o + 3] = UInt8(ascii: "=")
+                o += 4
+            }
+            to[o] = UInt8(ascii: "\"")
+            return o + 1
+        }
     }
+
+    // MARK: - Encoding helpers
+
+    private static let base64Alphabet: StaticString = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    private static let hexDigits: StaticString = "0123456789abcdef"
+    private static let digitPairs: StaticString = """
+        0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849\
+        5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899
+        """
+
+    /// Stores the decimal form of `value` at `to` (at most 20 bytes) and returns its length.
+    @inline(__always)
+    private static func storeDecimal(_ value: Int64, at to: UnsafeMutablePointer<UInt8>) -> Int {
+        // The magnitude as UInt64: -Int64.min does not fit in an Int64.
+        var magnitude = value.magnitude
+        var length = value < 0 ? 1 : 0
+        if value < 0 { to[0] = UInt8(ascii: "-") }
+        var digits = 1
+        var probe = magnitude
+        while probe >= 10 { probe /= 10; digits += 1 }
+        length += digits
+        var end = length
+        let pairs = digitPairs.utf8Start
+        // Two digits a step, from the right.
+        while magnitude >= 100 {
+            let pair = Int(magnitude % 100) * 2
+            magnitude /= 100
+            to[end - 2] = pairs[pair]
+            to[end - 1] = pairs[pair + 1]
+            end -= 2
+        }
+        if magnitude >= 10 {
+            let pair = Int(magnitude) * 2
+            to[end - 2] = pairs[pair]
+            to[end - 1] = pairs[pair + 1]
+        } else {
+            to[end - 1] = UInt8(ascii: "0") + UInt8(magnitude)
+        }
+        return length
+    }
+
+    private mutating func appendString(_ value: String) {
+        var value = value
+        value.withUTF8 { appendQuoted($0, validating: false) }
+    }
+
+    /// The bytes a JSON string needs no escape for (and, when validating, that are ASCII):
+    /// all eight bytes of `word` are at least 0x20, not `"` or `\`, and below 0x80.
+    @inline(__always)
+    private static func isPlainASCII(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        // A byte below 0x20 (exact for bytes below 0x80, which the high-bit test covers).
+        let control = (word &- ones &* 0x20) & ~word
+        // A byte equal to `"` or `\`: a zero byte after the XOR.
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        let hasQuote = (quote &- ones) & ~quote
+        let hasBackslash = (backslash &- ones) & ~backslash
+        return (word | control | hasQuote | hasBackslash) & highs == 0
+    }
+
+    /// Writes `"…"` for `input`, escaped. With `validating`, checks that the bytes are
+    /// well-formed UTF-8 on the way and returns `false` (with a partial string written) when
+    /// they are not; without, copies non-ASCII bytes as they are.
+    @discardableResult
+    private mutating func appendQuoted(_ input: UnsafeBufferPointer<UInt8>, validating: Bool) -> Bool {
+        let n = input.count
+        guard let source = input.baseAddress, n > 0 else {
+            store(atMost: 2) { to in to[0] = UInt8(ascii: "\""); to[1] = UInt8(ascii: "\""); return 2 }
+            return true
+        }
+        appendByte(UInt8(ascii: "\""))
+        var i = 0
+        var isValid = true
+        // In chunks, so that room for the worst case (six bytes out per byte in) is reserved
+        // per chunk and not for the whole value at once.
+        let chunk = 4096
+        while i < n, isValid {
+            let chunkEnd = Swift.min(n, i + chunk)
+            // +4: a multi-byte sequence may run up to three bytes past the chunk's end.
+            store(atMost: (chunkEnd - i) * 6 + 4 * 6) { to in
+                var o = 0
+                while i < chunkEnd {
+                    if i + 8 <= n {
+                        let word = UnsafeRawPointer(source + i).loadUnaligned(as: UInt64.self)
+                        if Self.isPlainASCII(word) {
+                            UnsafeMutableRawPointer(to + o).storeBytes(of: word, as: UInt64.self)
+                            i += 8
+                            o += 8
+                            continue
+                        }
+                    }
+                    let byte = source[i]
+                    if byte >= 0x80 {
+                        let length = validating ? Self.sequenceLength(source, i, n) : 1
+                        guard length > 0 else { isValid = false; return o }
+                        (to + o).update(from: source + i, count: length)
+                        i += length
+                        o += length
+                        continue
+                    }
+                    i += 1
+                    switch byte {
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                        to[o] = UInt8(ascii: "\\"); to[o + 1] = byte; o += 2
+                    case 0x0A:
+                        to[o] = UInt8(ascii: "\\"); to[o + 1] = UInt8(ascii: "n"); o += 2
+                    case 0x0D:
+                        to[o] = UInt8(ascii: "\\"); to[o + 1] = UInt8(ascii: "r"); o += 2
+                    case 0x09:
+                        to[o] = UInt8(ascii: "\\"); to[o + 1] = UInt8(ascii: "t"); o += 2
+                    case 0..<0x20:
+                        let hex = Self.hexDigits.utf8Start
+                        to[o] = UInt8(ascii: "\\"); to[o + 1] = UInt8(ascii: "u")
+                        to[o + 2] = UInt8(ascii: "0"); to[o + 3] = UInt8(ascii: "0")
+                        to[o + 4] = hex[Int(byte >> 4)]; to[o + 5] = hex[Int(byte & 0xF)]
+                        o += 6
+                    default:
+                        to[o] = byte; o += 1
+                    }
+                }
+                return o
+            }
+        }
+        guard isValid else { return false }
+        appendByte(UInt8(ascii: "\""))
+        return true
+    }
+
+    /// The length of the well-formed UTF-8 sequence that starts with the non-ASCII byte at
+    /// `i`, or 0 when it is ill-formed (overlong, a surrogate, above U+10FFFF, truncated).
+    /// Source: Unicode 15, §3.9, Table 3-7.
+    @inline(__always)
+    private static func sequenceLength(_ p: UnsafePointer<UInt8>, _ i: Int, _ n: Int) -> Int {
+        func isContinuation(_ k: Int) -> Bool { i + k < n && p[i + k] & 0xC0 == 0x80 }
+        let b0 = p[i]
+        switch b0 {
+        case 0xC2...0xDF:
+            return isContinuation(1) ? 2 : 0
+        case 0xE0...0xEF:
+            guard isContinuation(1), isContinuation(2) else { return 0 }
+            let b1 = p[i + 1]
+            if b0 == 0xE0 && b1 < 0xA0 { return 0 }   // overlong
+            if b0 == 0xED && b1 > 0x9F { return 0 }   // surrogates
+            return 3
+        case 0xF0...0xF4:
+            guard isContinuation(1), isContinuation(2), isContinuation(3) else { return 0 }
+            let b1 = p[i + 1]
+            if b0 == 0xF0 && b1 < 0x90 { return 0 }   // overlong
+            if b0 == 0xF4 && b1 > 0x8F { return 0 }   // above U+10FFFF
+            return 4
+        default:
+            return 0
+        }
+    }
+}
+
+/// The buffer of a ``JSONWriter``: one allocation that copies of a writer share until one of
+/// them writes. `@unchecked Sendable`: a buffer is only written while one writer owns it
+/// alone (`isKnownUniquelyReferenced`), as an array's is.
+final class JSONWriterStorage: @unchecked Sendable {
+    let base: UnsafeMutablePointer<UInt8>
+    let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = Swift.max(capacity, 1)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    deinit { base.deallocate() }
 }

@@ -18,27 +18,28 @@ extension SQLiteValue {
         case .real(let v):
             if v.isFinite {
                 // Swift's description is the shortest string that round-trips, and keeps
-                // ".0" for integral values, so the token always reads back as a real.
+                // ".0" for integral values, so the token always reads back as a real. (Up to
+                // 15 characters it is a small string: no allocation.)
                 writer.rawNumber(v.description)
             } else {
                 writer.beginObject()
-                writer.key("$real")
+                writer.key(ascii: "$real")
                 writer.string(v.isNaN ? "nan" : (v < 0 ? "-inf" : "inf"))
                 writer.endObject()
             }
         case .text(let bytes):
-            if UTF8Validation.isValid(bytes) {
-                writer.string(utf8: bytes)
-            } else {
+            // One pass validates and escapes; only ill-formed text is written again, tagged.
+            let written = bytes.withUnsafeBufferPointer { writer.string(validatingUTF8: $0) }
+            if !written {
                 writer.beginObject()
-                writer.key("$text")
-                writer.string(Base64.encode(bytes))
+                writer.key(ascii: "$text")
+                bytes.withUnsafeBufferPointer { writer.base64String($0) }
                 writer.endObject()
             }
         case .blob(let bytes):
             writer.beginObject()
-            writer.key("$blob")
-            writer.string(Base64.encode(bytes))
+            writer.key(ascii: "$blob")
+            bytes.withUnsafeBufferPointer { writer.base64String($0) }
             writer.endObject()
         }
     }

@@ -87,6 +87,66 @@ public final class Statement {
         guard rc == SQLITE_OK else { throw connection.makeError(rc, sql: sql) }
     }
 
+    // MARK: - Binding without `SQLiteValue`
+
+    // For loops that insert many rows (the event log's append): no array of values and no
+    // copy of a string's bytes into a new array per row. The statement must be reset: fresh,
+    // or after ``run()``; binding one that is mid-step fails with `SQLITE_MISUSE`.
+
+    /// Binds an integer to the 1-based parameter `index`.
+    /// - Throws: ``SQLiteError`` (for example `SQLITE_RANGE` for an index out of range).
+    /// Source: https://www.sqlite.org/c3ref/bind_blob.html
+    public func bind(int64 value: Int64, at index: Int) throws {
+        try checkOpen()
+        try check(sqlite3_bind_int64(handle, Int32(index), value))
+    }
+
+    /// Binds NULL to the 1-based parameter `index`.
+    /// - Throws: ``SQLiteError``.
+    public func bindNull(at index: Int) throws {
+        try checkOpen()
+        try check(sqlite3_bind_null(handle, Int32(index)))
+    }
+
+    /// Binds text given as its bytes (UTF-8, kept as they are) to the 1-based parameter
+    /// `index`. SQLite copies them (`SQLITE_TRANSIENT`) before this returns, so the buffer
+    /// need only live for the call.
+    /// - Throws: ``SQLiteError``.
+    public func bind(textBytes bytes: UnsafeRawBufferPointer, at index: Int) throws {
+        try checkOpen()
+        let i = Int32(index)
+        guard let base = bytes.baseAddress, bytes.count > 0 else {
+            // No base address for an empty buffer; bind '' explicitly so it stays text, not NULL.
+            return try check(sqlite3_bind_text64(handle, i, "", 0, cdc_sqlite_transient(), UInt8(SQLITE_UTF8)))
+        }
+        try check(sqlite3_bind_text64(handle, i, base.assumingMemoryBound(to: CChar.self), sqlite3_uint64(bytes.count),
+                                      cdc_sqlite_transient(), UInt8(SQLITE_UTF8)))
+    }
+
+    /// Binds a string's UTF-8 bytes as text to the 1-based parameter `index` (copied by
+    /// SQLite, as ``bind(textBytes:at:)``).
+    /// - Throws: ``SQLiteError``.
+    public func bind(text: String, at index: Int) throws {
+        var text = text
+        try text.withUTF8 { try bind(textBytes: UnsafeRawBufferPointer($0), at: index) }
+    }
+
+    /// Runs the statement to completion with the parameters bound so far, then resets it,
+    /// keeping the bindings; for inserts and updates in a loop.
+    /// - Throws: ``SQLiteError`` (busy, constraint, I/O …).
+    public func run() throws {
+        while try step() {}
+        sqlite3_reset(handle)
+    }
+
+    private func checkOpen() throws {
+        guard handle != nil else { throw SQLiteError(code: .misuse, message: "statement used after its connection closed", path: connection.path, sql: sql) }
+    }
+
+    private func check(_ rc: Int32) throws {
+        guard rc == SQLITE_OK else { throw connection.makeError(rc, sql: sql) }
+    }
+
     /// Advances to the next row.
     /// - Returns: `true` when a row is available, `false` when done.
     /// - Throws: ``SQLiteError`` (busy, constraint, I/O …).

@@ -32,7 +32,8 @@ public final class EventLog {
 
     public let path: String
     let connection: Connection
-    private var appendStatement: Statement?
+    /// The prepared inserts of ``append(_:state:)``, by the number of rows they insert.
+    private var appendStatements: [Int: Statement] = [:]
     private var stateStatement: Statement?
     /// Decodes what ``read(after:limit:)`` returns; its schema cache lives as long as the log.
     private let decoder = EventDecoder()
@@ -169,7 +170,7 @@ public final class EventLog {
 
     /// Closes the underlying connection.
     public func close() throws {
-        appendStatement = nil
+        appendStatements = [:]
         stateStatement = nil
         try connection.close()
     }
@@ -228,34 +229,74 @@ public final class EventLog {
         }
     }
 
+    /// Events per multi-row `INSERT`: one statement run inserts this many rows, which spares
+    /// SQLite's per-statement work per row (opening cursors, seeking to the end of the table
+    /// and of its index). Shorter batches and the tail of a batch go in one by one.
+    static let rowsPerInsert = 16
+
     private func appendInTransaction(_ events: [Event], state: [String: SQLiteValue]) throws {
         try connection.transaction {
             var last = try lastLSN()
-            if appendStatement == nil {
-                appendStatement = try connection.prepare(format >= 2
-                    ? "INSERT INTO cdc_events(lsn, ts_ms, type, tbl, event, schema_at) VALUES (?, ?, ?, ?, ?, ?)"
-                    : "INSERT INTO cdc_events(lsn, ts_ms, type, tbl, event) VALUES (?, ?, ?, ?, ?)")
+            let columns = format >= 2 ? 6 : 5
+            let single = try insertStatement(rows: 1)
+            let multiple = events.count >= Self.rowsPerInsert ? try insertStatement(rows: Self.rowsPerInsert) : nil
+            // Events come in runs of one table: its schema's reference is looked up once a
+            // run, not once an event (valid for this transaction: a rollback may free ids).
+            var lastReference: (json: [UInt8], reference: [UInt8])?
+            let placeholder = { (json: [UInt8]) throws -> [UInt8] in
+                // Usually the encoder's cached array itself, so `==` stops at its identity.
+                if let lastReference, lastReference.json == json { return lastReference.reference }
+                let reference = try self.schemaReference(for: json)
+                lastReference = (json, reference)
+                return reference
             }
-            guard let insert = appendStatement else { return }
-            for e in events {
-                // Consecutive, so a reader can tell a lost event from retention (see readRaw).
-                guard e.lsn == last.next else { throw EventLogError.nonIncreasingLSN(path: path, last: last, offending: e.lsn) }
-                last = e.lsn
-                var row: [SQLiteValue] = [
-                    .integer(e.lsn.rawValue),
-                    .integer(e.timestampMilliseconds),
-                    .string(e.typeName),
-                    e.tableName.map { .string($0) } ?? .null,
-                ]
-                if format >= 2 {
-                    let (line, at) = try encoder.encode(e, schemaPlaceholder: schemaReference(for:))
-                    row += [.text(line), at.map { .integer(Int64($0)) } ?? .null]
-                } else {
-                    row.append(.text(encoder.encode(e)))
+            // Through a buffer pointer, so each event is borrowed where it is, not copied.
+            try events.withUnsafeBufferPointer { events in
+                var i = 0
+                while i < events.count {
+                    let (insert, rows) = if let multiple, events.count - i >= Self.rowsPerInsert { (multiple, Self.rowsPerInsert) } else { (single, 1) }
+                    for j in 0..<rows {
+                        let lsn = events[i + j].lsn
+                        // Consecutive, so a reader can tell a lost event from retention (see readRaw).
+                        guard lsn == last.next else { throw EventLogError.nonIncreasingLSN(path: path, last: last, offending: lsn) }
+                        last = lsn
+                        try bind(events[i + j], to: insert, from: j * columns + 1, schemaPlaceholder: placeholder)
+                    }
+                    try insert.run()
+                    i += rows
                 }
-                try insert.run(row)
             }
             try writeState(state)
+        }
+    }
+
+    /// The prepared `INSERT` of `rows` events (kept for the next append).
+    private func insertStatement(rows: Int) throws -> Statement {
+        if let statement = appendStatements[rows] { return statement }
+        let row = format >= 2 ? "(?, ?, ?, ?, ?, ?)" : "(?, ?, ?, ?, ?)"
+        let statement = try connection.prepare((format >= 2
+            ? "INSERT INTO cdc_events(lsn, ts_ms, type, tbl, event, schema_at) VALUES "
+            : "INSERT INTO cdc_events(lsn, ts_ms, type, tbl, event) VALUES ")
+            + repeatElement(row, count: rows).joined(separator: ", "))
+        appendStatements[rows] = statement
+        return statement
+    }
+
+    /// Binds one event's columns to the parameters of `insert` from the 1-based `first` on,
+    /// straight from the event: no row array, no byte arrays.
+    private func bind(_ e: Event, to insert: Statement, from first: Int, schemaPlaceholder placeholder: ([UInt8]) throws -> [UInt8]) throws {
+        try insert.bind(int64: e.lsn.rawValue, at: first)
+        try insert.bind(int64: e.timestampMilliseconds, at: first + 1)
+        try insert.bind(text: e.typeName, at: first + 2)
+        if let table = e.tableName { try insert.bind(text: table, at: first + 3) } else { try insert.bindNull(at: first + 3) }
+        if format >= 2 {
+            // SQLite copies the line as it is bound, so the encoder may reuse its buffer next.
+            try encoder.withEncodedLine(e, schemaPlaceholder: placeholder) { line, at in
+                try insert.bind(textBytes: line, at: first + 4)
+                if let at { try insert.bind(int64: Int64(at), at: first + 5) } else { try insert.bindNull(at: first + 5) }
+            }
+        } else {
+            try encoder.encode(e).withUnsafeBytes { try insert.bind(textBytes: $0, at: first + 4) }
         }
     }
 

@@ -1,6 +1,6 @@
 import CDCCore
 import CDCSQLite
-import CDCTransport
+@testable import CDCTransport
 import Foundation
 import XCTest
 
@@ -198,6 +198,45 @@ final class EventLogTests: XCTestCase {
         XCTAssertEqual(try reader.read(after: .zero, limit: 10), events)
     }
 
+    /// Batches longer than one multi-row insert, mixing tables, markers and schema events,
+    /// are stored one row an event with the right columns, and read back as appended; a bad
+    /// LSN in the middle of a multi-row insert leaves nothing behind.
+    func testLongMixedBatchesAreStoredEventByEvent() throws {
+        let log = try EventLog(path: path("events.db"), create: true)
+        let other = TableSchema(name: "other \"t\"", version: 2, columns: [ColumnSchema(name: "k", declaredType: "TEXT", primaryKeyPosition: 1)])
+        var events: [Event] = []
+        for lsn in Int64(1)...Int64(2 * EventLog.rowsPerInsert + 7) {
+            let body: Event.Body
+            switch lsn % 9 {
+            case 0: body = .heartbeat
+            case 4: body = .snapshotStart(SnapshotEpoch(epoch: LSN(lsn), tables: ["items"], reason: "initial"))
+            case 6: body = .schema(SchemaChange(table: other.name, kind: .create, schema: other))
+            case 7, 8:
+                body = .change(RowChange(transaction: TransactionInfo(id: lsn, index: 0, isLast: true), table: other, operation: .delete,
+                                         key: [.string("k\(lsn)")], before: [.string("k\(lsn)")], after: nil))
+            default: body = Self.event(lsn).body
+            }
+            events.append(Event(lsn: LSN(lsn), source: Self.source, timestampMilliseconds: 1_000 + lsn, body: body))
+        }
+        try log.append(events, state: ["seq": .integer(1)])
+        XCTAssertEqual(try log.read(after: .zero, limit: 1_000), events)
+        XCTAssertEqual(try log.readRaw(after: .zero, limit: 1_000).map(\.1), events.map { $0.jsonLine() })
+        let raw = try Connection(path: path("events.db"), mode: .readOnly)
+        let rows = try raw.query("SELECT lsn, ts_ms, type, tbl FROM cdc_events ORDER BY lsn")
+        XCTAssertEqual(rows.count, events.count)
+        for (row, e) in zip(rows, events) {
+            XCTAssertEqual(row, [.integer(e.lsn.rawValue), .integer(e.timestampMilliseconds), .string(e.typeName), e.tableName.map { .string($0) } ?? .null])
+        }
+        XCTAssertEqual(try raw.scalar("SELECT count(*) FROM cdc_schemas"), .integer(2))
+
+        let next = Int64(events.count)
+        var bad = (next + 1...next + Int64(2 * EventLog.rowsPerInsert)).map { Self.event($0) }
+        bad[EventLog.rowsPerInsert + 3] = Self.event(next + 100)
+        XCTAssertThrowsError(try log.append(bad, state: ["seq": .integer(2)]))
+        XCTAssertEqual(try log.lastLSN(), LSN(next))
+        XCTAssertEqual(try log.agentState(), ["seq": .integer(1)])
+    }
+
     /// A damaged reference is a corrupt event naming its LSN, not a crash or a wrong line.
     func testADamagedSchemaReferenceIsACorruptEvent() throws {
         let log = try EventLog(path: path("events.db"), create: true)
@@ -229,6 +268,10 @@ final class EventLogTests: XCTestCase {
         let log = try EventLog(path: p, create: true)
         try log.append([Self.event(2)])
         XCTAssertEqual(try log.read(after: .zero, limit: 10), [Self.event(1), Self.event(2)])
+        // Longer than one multi-row insert.
+        let more = (3...40).map { Self.event(Int64($0)) }
+        try log.append(more)
+        XCTAssertEqual(try log.read(after: LSN(2), limit: 100), more)
         XCTAssertFalse(try Connection(path: p, mode: .readOnly).tableExists("cdc_schemas"), "format 1 stays format 1")
     }
 }
