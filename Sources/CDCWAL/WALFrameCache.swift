@@ -82,21 +82,20 @@ final class WALFrameCache: @unchecked Sendable {
             removeAllLocked()
         }
         generation = (salt1, salt2)
-        if let old = slots[frameIndex] {
-            // Same generation, same frame: the same bytes. Keep the entry where it is.
-            storedBytes -= old.page.count
-            storedBytes += page.count
-            slots[frameIndex]?.page = page
+        if slots.index(forKey: frameIndex) != nil {
+            // Same generation, same frame: the same bytes, already kept.
             return
         }
         while storedBytes + page.count > capacityInBytes, head < queue.count {
             let victim = queue[head]
             head += 1
-            if slots[victim]?.isReferenced == true {
-                slots[victim]?.isReferenced = false
+            guard let index = slots.index(forKey: victim) else { continue }
+            if slots.values[index].isReferenced {
+                slots.values[index].isReferenced = false
                 queue.append(victim)
-            } else if let removed = slots.removeValue(forKey: victim) {
-                storedBytes -= removed.page.count
+            } else {
+                storedBytes -= slots.values[index].page.count
+                slots.remove(at: index)
             }
         }
         if head > 1_024, head * 2 > queue.count {
