@@ -282,7 +282,7 @@ private struct IncrementalUpdate {
                 }
                 continue
             }
-            let links = try map.links(of: page, maximumPayloadSize: maximumPayload)
+            let links = try map.links(of: page, maximumPayloadSize: maximumPayload, remember: true)
             for child in links.children {
                 try new.checkRange(child)
                 let before = map.entry(of: child)
@@ -338,7 +338,7 @@ private struct IncrementalUpdate {
         let bytes = try old.page(page)
         if entry.isOverflowPage { return body(OverflowChain.nextPage(in: bytes)) }
         let btree = try BTreePage(pageNumber: page, bytes: bytes, usableSize: old.usableSize)
-        let links = try map.links(of: btree, maximumPayloadSize: old.maximumPayloadSize)
+        let links = try map.links(of: btree, maximumPayloadSize: old.maximumPayloadSize, remember: false)
         for child in links.children { body(child) }
         for chain in links.chains { body(chain.first) }
     }

@@ -170,17 +170,20 @@ extension PageOwnership {
         }
     }
 
-    /// The links of `page` (decoded from `bytes`), from the memo when it parsed these bytes
-    /// before, else parsed and remembered.
+    /// The links of `page`, from the memo when it parsed these bytes before, else parsed (and
+    /// remembered when `remember` is set).
     ///
+    /// - Parameter remember: whether to keep a parsed result: set for the new version of a
+    ///   page (the next transaction's old version), not for an old version, which would
+    ///   replace the new version parsed a moment before under the same page number.
     /// - Throws: what ``Links/init(of:maximumPayloadSize:)`` throws.
-    mutating func links(of page: BTreePage, maximumPayloadSize: Int) throws -> Links {
+    mutating func links(of page: BTreePage, maximumPayloadSize: Int, remember: Bool) throws -> Links {
         if let known = linksMemo.links(of: page.pageNumber, bytes: page.bytes, usableSize: page.usableSize,
                                        maximumPayloadSize: maximumPayloadSize) {
             return known
         }
         let links = try Links(of: page, maximumPayloadSize: maximumPayloadSize)
-        linksMemo.remember(links, of: page.pageNumber, bytes: page.bytes, usableSize: page.usableSize)
+        if remember { linksMemo.remember(links, of: page.pageNumber, bytes: page.bytes, usableSize: page.usableSize) }
         return links
     }
 }

@@ -116,4 +116,32 @@ final class PageLinksTests: XCTestCase {
         }
         XCTAssertLessThanOrEqual(memo.count, PageOwnership.LinksMemo.capacity)
     }
+
+    /// After each update the memo holds the links of every written b-tree page's new version,
+    /// so the next transaction finds its old version there; and the map stays a full build's.
+    func testAfterEachUpdateTheMemoHoldsTheWrittenPagesNewVersions() throws {
+        var checked = 0
+        for name in WALDiffFixture.names {
+            let f = try WALDiffFixture(name)
+            var old = try f.initialSnapshot()
+            var map = try PageOwnership.build(source: old, roots: try PageOwnership.rootPages(in: old))
+            for (i, txn) in f.read.transactions.enumerated() {
+                let new = try f.snapshot(at: i)
+                let roots = try PageOwnership.rootPages(in: new)
+                let changes = try map.apply(changedPages: txn.frames.map(\.pageNumber), old: old, new: new, roots: roots)
+                XCTAssertEqual(map.mismatchedPages(comparedWith: try PageOwnership.build(source: new, roots: roots)), [], "\(name) txn \(i)")
+                let usable = try BTreeWalker(source: new).usableSize
+                if !changes.isFullRebuild, changes.changedPages.count < PageOwnership.LinksMemo.capacity / 2 {
+                    for page in changes.changedPages where map.entry(of: page).isOwned && !map.entry(of: page).isOverflowPage {
+                        XCTAssertNotNil(map.linksMemo.links(of: page, bytes: try new.page(page), usableSize: usable,
+                                                            maximumPayloadSize: Int(new.databaseSizeInPages) * new.pageSize),
+                                        "\(name) txn \(i): page \(page)'s new version is not remembered")
+                        checked += 1
+                    }
+                }
+                old = new
+            }
+        }
+        XCTAssertGreaterThan(checked, 50)
+    }
 }
