@@ -15,36 +15,38 @@ import Foundation
 /// insert with other salts misses, or empties the cache before the insert. Within one
 /// generation a committed frame is never rewritten (SQLite only appends after the last commit).
 ///
-/// Eviction is FIFO with a second chance: a page read since it was inserted goes to the back
-/// once, so pages read by every transaction (page 1, roots) stay while a stream of newly
-/// written pages passes through.
+/// The cache is direct-mapped: frame f has one slot, f modulo the number of slots, and the
+/// last frame inserted there takes it. Frames mostly arrive in order (the reader's), so this
+/// keeps about the newest ``capacityInBytes`` of frames, with no hashing, no eviction queue
+/// and no allocation per entry beyond the page itself. A page read by every transaction (page
+/// 1, a root) whose frame is older is kept when read, until the stream of new frames reaches
+/// its slot again: one file read per slot count of frames.
 ///
 /// Shared by the copies of the ``WALPageMap`` that holds it (every snapshot of the map reads
 /// through it); a lock makes that safe from any thread.
 ///
-/// Memory: at most ``capacityInBytes`` of page bytes, plus a few dozen bytes per entry.
+/// Memory: at most ``capacityInBytes`` of page bytes, plus 16 bytes a slot.
 final class WALFrameCache: @unchecked Sendable {
     // @unchecked: every stored property below is read and written only under `lock`.
 
-    /// The default budget: 1,024 pages of 4 KiB (enough for the pages that several hundred
-    /// small transactions write, which is what one read pass decodes between two waits).
+    /// The default budget: 1,024 pages of 4 KiB (the pages several hundred small
+    /// transactions write, which is what one read pass decodes between two waits).
     static let defaultCapacityInBytes = 4 << 20
 
     /// The most page bytes kept.
     let capacityInBytes: Int
 
     private struct Slot {
-        var page: [UInt8]
-        var isReferenced: Bool
+        /// The frame whose page this is; -1 when empty.
+        var frameIndex = -1
+        var page: [UInt8] = []
     }
 
     private let lock = NSLock()
     /// The salts of the generation every entry belongs to; `nil` while empty.
     private var generation: (salt1: UInt32, salt2: UInt32)?
-    private var slots: [Int: Slot] = [:]
-    /// Frame indexes in eviction order from `head` on (entries before `head` are spent).
-    private var queue: [Int] = []
-    private var head = 0
+    /// Sized on the first insert, from the page size: `capacityInBytes / page size` slots.
+    private var slots: [Slot] = []
     private var storedBytes = 0
     /// The database file (and page size) whose header a snapshot of this generation already
     /// checked against the WAL's page size; weak, so the check ends with the file object.
@@ -60,51 +62,38 @@ final class WALFrameCache: @unchecked Sendable {
     func page(atFrame frameIndex: Int, salt1: UInt32, salt2: UInt32) -> [UInt8]? {
         lock.lock()
         defer { lock.unlock() }
-        guard let g = generation, g.salt1 == salt1, g.salt2 == salt2 else { return nil }
-        guard let index = slots.index(forKey: frameIndex) else { return nil }
-        slots.values[index].isReferenced = true
-        return slots.values[index].page
+        guard let g = generation, g.salt1 == salt1, g.salt2 == salt2, !slots.isEmpty, frameIndex >= 0 else { return nil }
+        let i = frameIndex % slots.count
+        return slots[i].frameIndex == frameIndex ? slots[i].page : nil
     }
 
-    /// Keeps `page` as the page of frame `frameIndex` of the generation with these salts; a
-    /// page of another generation first empties the cache.
+    /// Keeps `page` as the page of frame `frameIndex` of the generation with these salts, in
+    /// place of the frame in its slot if that one is older; a page of another generation
+    /// first empties the cache.
     ///
     /// The caller guarantees that `page` is the frame's page as it stands in the file: read
     /// from a frame whose header carries these salts (the reader's verified frames, or a
     /// frame read whose header was checked).
     ///
-    /// - Complexity: amortized O(1).
+    /// - Complexity: O(1), except O(slots) when the generation changes.
     func insert(_ page: [UInt8], atFrame frameIndex: Int, salt1: UInt32, salt2: UInt32) {
-        guard page.count <= capacityInBytes else { return }
+        guard frameIndex >= 0, !page.isEmpty, page.count <= capacityInBytes else { return }
         lock.lock()
         defer { lock.unlock() }
         if let g = generation, g.salt1 != salt1 || g.salt2 != salt2 {
-            removeAllLocked()
+            slots = []
+            storedBytes = 0
         }
         generation = (salt1, salt2)
-        if slots.index(forKey: frameIndex) != nil {
-            // Same generation, same frame: the same bytes, already kept.
-            return
-        }
-        while storedBytes + page.count > capacityInBytes, head < queue.count {
-            let victim = queue[head]
-            head += 1
-            guard let index = slots.index(forKey: victim) else { continue }
-            if slots.values[index].isReferenced {
-                slots.values[index].isReferenced = false
-                queue.append(victim)
-            } else {
-                storedBytes -= slots.values[index].page.count
-                slots.remove(at: index)
-            }
-        }
-        if head > 1_024, head * 2 > queue.count {
-            queue.removeFirst(head)
-            head = 0
-        }
-        slots[frameIndex] = Slot(page: page, isReferenced: false)
-        queue.append(frameIndex)
-        storedBytes += page.count
+        if slots.isEmpty { slots = [Slot](repeating: Slot(), count: max(1, capacityInBytes / page.count)) }
+        let i = frameIndex % slots.count
+        // The last insert wins the slot, whatever the frames' ages: an old frame read again (a
+        // root) displaces a frame that arrived about a slot count of frames ago, likely cold.
+        guard slots[i].frameIndex != frameIndex else { return }
+        // A page of another size (never within one generation) must not break the budget.
+        guard storedBytes - slots[i].page.count + page.count <= capacityInBytes else { return }
+        storedBytes += page.count - slots[i].page.count
+        slots[i] = Slot(frameIndex: frameIndex, page: page)
     }
 
     /// The bytes of pages kept.
@@ -132,13 +121,5 @@ final class WALFrameCache: @unchecked Sendable {
         defer { lock.unlock() }
         checkedDatabaseFile = file
         checkedPageSize = pageSize
-    }
-
-    private func removeAllLocked() {
-        slots.removeAll()
-        queue.removeAll()
-        head = 0
-        storedBytes = 0
-        generation = nil
     }
 }

@@ -11,31 +11,39 @@ final class WALFrameCacheTests: XCTestCase {
         let cache = WALFrameCache(capacityInBytes: 4 * 512)
         for i in 0..<10 { cache.insert(page(UInt8(i)), atFrame: i, salt1: 1, salt2: 2) }
         XCTAssertLessThanOrEqual(cache.byteCount, 4 * 512)
-        XCTAssertEqual(cache.page(atFrame: 9, salt1: 1, salt2: 2), page(9))
-        XCTAssertNil(cache.page(atFrame: 0, salt1: 1, salt2: 2), "the oldest frames were evicted")
+        for i in 6..<10 { XCTAssertEqual(cache.page(atFrame: i, salt1: 1, salt2: 2), page(UInt8(i)), "the newest frames are kept") }
+        XCTAssertNil(cache.page(atFrame: 0, salt1: 1, salt2: 2), "the oldest frames were replaced")
+        XCTAssertNil(cache.page(atFrame: 5, salt1: 1, salt2: 2))
         XCTAssertNil(cache.page(atFrame: 9, salt1: 1, salt2: 3), "another generation's frame 9 is other bytes")
         XCTAssertNil(cache.page(atFrame: 9, salt1: 2, salt2: 2))
         // A page of a new generation empties the cache: the old entries' frames are being overwritten.
         cache.insert(page(0xEE), atFrame: 0, salt1: 2, salt2: 7)
         XCTAssertNil(cache.page(atFrame: 9, salt1: 1, salt2: 2))
+        XCTAssertNil(cache.page(atFrame: 9, salt1: 2, salt2: 7))
         XCTAssertEqual(cache.page(atFrame: 0, salt1: 2, salt2: 7), page(0xEE))
         XCTAssertEqual(cache.byteCount, 512)
         // A page larger than the whole budget is not kept; a zero budget keeps nothing.
         cache.insert(page(1, size: 8192), atFrame: 1, salt1: 2, salt2: 7)
         XCTAssertNil(cache.page(atFrame: 1, salt1: 2, salt2: 7))
+        XCTAssertLessThanOrEqual(cache.byteCount, 4 * 512)
         let none = WALFrameCache(capacityInBytes: 0)
         none.insert(page(1), atFrame: 0, salt1: 1, salt2: 1)
         XCTAssertNil(none.page(atFrame: 0, salt1: 1, salt2: 1))
     }
 
-    func testPagesReadSinceInsertedGetASecondChance() {
+    func testAnOlderFrameReadAgainIsKeptUntilNewFramesReachItsSlot() {
         let cache = WALFrameCache(capacityInBytes: 3 * 512)
-        for i in 0..<3 { cache.insert(page(UInt8(i)), atFrame: i, salt1: 1, salt2: 1) }
-        XCTAssertNotNil(cache.page(atFrame: 0, salt1: 1, salt2: 1))
-        cache.insert(page(3), atFrame: 3, salt1: 1, salt2: 1)
-        XCTAssertNotNil(cache.page(atFrame: 0, salt1: 1, salt2: 1), "read since inserted: kept once more")
+        for i in 0..<9 { cache.insert(page(UInt8(i)), atFrame: i, salt1: 1, salt2: 1) }
         XCTAssertNil(cache.page(atFrame: 1, salt1: 1, salt2: 1))
-        for i in 4..<2_000 { cache.insert(page(UInt8(truncatingIfNeeded: i)), atFrame: i, salt1: 1, salt2: 1) }
+        cache.insert(page(1), atFrame: 1, salt1: 1, salt2: 1) // a root page, read again from the file
+        XCTAssertEqual(cache.page(atFrame: 1, salt1: 1, salt2: 1), page(1))
+        XCTAssertNil(cache.page(atFrame: 7, salt1: 1, salt2: 1), "it took the slot of frame 7")
+        cache.insert(page(9), atFrame: 9, salt1: 1, salt2: 1)
+        XCTAssertEqual(cache.page(atFrame: 1, salt1: 1, salt2: 1), page(1), "another slot")
+        cache.insert(page(10), atFrame: 10, salt1: 1, salt2: 1)
+        XCTAssertNil(cache.page(atFrame: 1, salt1: 1, salt2: 1))
+        XCTAssertEqual(cache.page(atFrame: 10, salt1: 1, salt2: 1), page(10))
+        for i in 11..<2_000 { cache.insert(page(UInt8(truncatingIfNeeded: i)), atFrame: i, salt1: 1, salt2: 1) }
         XCTAssertLessThanOrEqual(cache.byteCount, 3 * 512)
         XCTAssertEqual(cache.page(atFrame: 1_999, salt1: 1, salt2: 1), page(UInt8(truncatingIfNeeded: 1_999)))
     }
