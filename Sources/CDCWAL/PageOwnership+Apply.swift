@@ -94,6 +94,9 @@ extension PageOwnership {
         var update = IncrementalUpdate(changed: changed, capacity: capacity, old: oldPages, new: newPages)
         resize(to: capacity)
         try update.markAncestors(in: self)
+        // Before the walk remembers the new versions under the same page numbers, so that the
+        // old versions' links still come from the memo.
+        let writtenPagesOldLinks = try update.oldLinksOfWrittenPages(in: &self)
         for root in newRoots {
             try newPages.checkRange(root)
             let before = entry(of: root)
@@ -102,7 +105,8 @@ extension PageOwnership {
                 try update.walk(from: root, in: &self)
             }
         }
-        try update.detachOrphans(droppedRoots: previousRoots.filter { !Self.sortedContains(newRoots, $0) }, in: &self)
+        try update.detachOrphans(droppedRoots: previousRoots.filter { !Self.sortedContains(newRoots, $0) },
+                                 writtenPagesOldLinks: writtenPagesOldLinks, in: &self)
         if new.databaseSizeInPages < databaseSizeInPages {
             for page in (new.databaseSizeInPages + 1)...databaseSizeInPages where entry(of: page).isOwned {
                 update.remember(page, in: self)
@@ -343,16 +347,28 @@ private struct IncrementalUpdate {
         for chain in links.chains { body(chain.first) }
     }
 
-    /// Step 3: detaches the pages that lost their parent and were not re-attached, with
-    /// their old subtrees (only where the old map says the old parent was the detached page).
-    mutating func detachOrphans(droppedRoots: [UInt32], in map: inout PageOwnership) throws {
-        var work: [(page: UInt32, oldParent: UInt32?)] = droppedRoots.map { ($0, $0) }
+    /// The written pages that some tree owned before, each followed by the pages it pointed
+    /// at in the old snapshot (each with the written page as its old parent): where step 3
+    /// starts. Read before the walk, which would otherwise replace the memo's entry for the
+    /// old version (parsed when the previous transaction wrote it) with the new version's.
+    func oldLinksOfWrittenPages(in map: inout PageOwnership) throws -> [(page: UInt32, oldParent: UInt32?)] {
+        var work: [(page: UInt32, oldParent: UInt32?)] = []
         for page in changed.sorted() {
-            let before = entryBefore(page, in: map)
+            let before = map.entry(of: page) // no entry has changed yet
             guard before.isOwned else { continue }
             work.append((page, nil))
             try forEachOldLink(of: page, entry: before, in: &map) { work.append(($0, page)) }
         }
+        return work
+    }
+
+    /// Step 3: detaches the pages that lost their parent and were not re-attached, with
+    /// their old subtrees (only where the old map says the old parent was the detached page).
+    ///
+    /// - Parameter writtenPagesOldLinks: ``oldLinksOfWrittenPages(in:)``, taken before the walk.
+    mutating func detachOrphans(droppedRoots: [UInt32], writtenPagesOldLinks: [(page: UInt32, oldParent: UInt32?)],
+                                in map: inout PageOwnership) throws {
+        var work: [(page: UInt32, oldParent: UInt32?)] = droppedRoots.map { ($0, $0) } + writtenPagesOldLinks
         while let (page, oldParent) = work.popLast() {
             guard !attached.contains(page), !detached.contains(page) else { continue }
             let e = map.entry(of: page)
