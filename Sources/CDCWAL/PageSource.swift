@@ -94,7 +94,7 @@ public struct WALSnapshotPageSource<File: ByteSource, WAL: ByteSource>: PageSour
     public init(file: File, wal: WAL, walHeader: WALHeader, pageMap: WALPageMap, commit: WALPageMap.Commit) throws {
         // The check reads the file's header: once per generation for a file object (the
         // capture makes two snapshots per transaction of the same file).
-        let fileObject: AnyObject? = File.self is AnyObject.Type ? file as AnyObject : nil
+        let fileObject = Self.object(file)
         if fileObject.map({ !pageMap.frameCache.hasCheckedPageSize(of: $0, pageSize: walHeader.pageSize) }) ?? true {
             if let header = try DatabaseHeader.decode(try file.readBytes(at: 0, count: DatabaseHeader.size)[...]),
                header.pageSize != walHeader.pageSize {
@@ -109,6 +109,15 @@ public struct WALSnapshotPageSource<File: ByteSource, WAL: ByteSource>: PageSour
         pageSize = walHeader.pageSize
         salt1 = walHeader.salt1
         salt2 = walHeader.salt2
+    }
+
+    /// `file` as an object, when it is one (a class instance, such as ``FileByteSource``).
+    ///
+    /// Not `file as AnyObject`: for a generic value that goes through the runtime's bridging
+    /// path (a boxing cast), a cost paid twice per captured transaction.
+    private static func object(_ file: File) -> AnyObject? {
+        guard File.self is AnyObject.Type, MemoryLayout<File>.size == MemoryLayout<AnyObject>.size else { return nil }
+        return unsafeBitCast(file, to: AnyObject.self) // safe: File is a class type, so the value is one reference
     }
 
     /// The page from its newest frame at or before ``commit``, else from the file.
