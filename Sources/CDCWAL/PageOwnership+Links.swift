@@ -139,11 +139,12 @@ extension PageOwnership {
     /// size, and a maximum payload size no smaller than the page's largest payload (below it
     /// the parse would throw `.payloadTooLarge`). So a hit gives exactly what a parse gives.
     ///
-    /// Memory: at most ``capacity`` entries, each a page (usually shared with the frame cache)
-    /// and its links.
+    /// Memory: at most ``capacityInBytes`` of pages (usually shared with the frame cache) and
+    /// their links.
     struct LinksMemo: Sendable {
-        /// The most entries kept; the memo is emptied when a new page would pass it.
-        static let capacity = 256
+        /// The most page bytes kept (256 pages of 4 KiB); the memo is emptied when a new page
+        /// would pass it.
+        static let capacityInBytes = 1 << 20
 
         private struct Entry: Sendable {
             var bytes: [UInt8]
@@ -152,9 +153,12 @@ extension PageOwnership {
         }
 
         private var entries: [UInt32: Entry] = [:]
+        private var storedBytes = 0
 
         /// The number of pages remembered.
         var count: Int { entries.count }
+        /// The bytes of the pages remembered.
+        var byteCount: Int { storedBytes }
 
         /// The links of page `number` with these bytes, when parsed before.
         func links(of number: UInt32, bytes: [UInt8], usableSize: Int, maximumPayloadSize: Int) -> Links? {
@@ -165,8 +169,14 @@ extension PageOwnership {
 
         /// Remembers the links of page `number` parsed from `bytes`.
         mutating func remember(_ links: Links, of number: UInt32, bytes: [UInt8], usableSize: Int) {
-            if entries.count >= Self.capacity, entries[number] == nil { entries.removeAll(keepingCapacity: true) }
+            guard bytes.count <= Self.capacityInBytes else { return }
+            storedBytes -= entries[number]?.bytes.count ?? 0
+            if storedBytes + bytes.count > Self.capacityInBytes {
+                entries.removeAll(keepingCapacity: true)
+                storedBytes = 0
+            }
             entries[number] = Entry(bytes: bytes, usableSize: usableSize, links: links)
+            storedBytes += bytes.count
         }
     }
 

@@ -11,9 +11,9 @@
 ///
 /// Build it once with ``build(source:roots:)`` (a full walk), then keep it current with
 /// ``apply(changedPages:old:new:roots:rebuildThreshold:)`` for each committed transaction.
-/// Memory: 4 bytes and one bit a page of the database, plus the links of up to 256 recently
-/// parsed page versions (``LinksMemo``; their pages are mostly shared with the WAL frame
-/// cache). Equality compares the entries and roots only.
+/// Memory: 4 bytes and one bit a page of the database, plus the links of recently parsed
+/// page versions with their pages, 1 MiB of pages at most (``LinksMemo``; the pages are mostly
+/// shared with the WAL frame cache). Equality compares the entries and roots only.
 ///
 /// Source: SQLite, "Database File Format" §1.6 B-tree Pages, §1.7 Cell Payload Overflow
 /// Pages, §1.8 Pointer Map or Ptrmap Pages (https://www.sqlite.org/fileformat2.html).

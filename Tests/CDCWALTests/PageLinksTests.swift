@@ -111,10 +111,11 @@ final class PageLinksTests: XCTestCase {
             XCTAssertThrowsError(try PageOwnership.Links(of: page, maximumPayloadSize: links.largestPayloadSize - 1))
         }
         // Bounded: past its capacity it starts over rather than grow.
-        for n in 0..<UInt32(PageOwnership.LinksMemo.capacity * 2) {
+        for n in 0..<UInt32(2 * PageOwnership.LinksMemo.capacityInBytes / page.bytes.count) {
             memo.remember(links, of: 10_000 + n, bytes: page.bytes, usableSize: page.usableSize)
+            XCTAssertLessThanOrEqual(memo.byteCount, PageOwnership.LinksMemo.capacityInBytes)
         }
-        XCTAssertLessThanOrEqual(memo.count, PageOwnership.LinksMemo.capacity)
+        XCTAssertEqual(memo.byteCount, memo.count * page.bytes.count)
     }
 
     /// After each update the memo holds the links of every written b-tree page's new version,
@@ -131,7 +132,7 @@ final class PageLinksTests: XCTestCase {
                 let changes = try map.apply(changedPages: txn.frames.map(\.pageNumber), old: old, new: new, roots: roots)
                 XCTAssertEqual(map.mismatchedPages(comparedWith: try PageOwnership.build(source: new, roots: roots)), [], "\(name) txn \(i)")
                 let usable = try BTreeWalker(source: new).usableSize
-                if !changes.isFullRebuild, changes.changedPages.count < PageOwnership.LinksMemo.capacity / 2 {
+                if !changes.isFullRebuild, changes.changedPages.count < 64 {
                     for page in changes.changedPages where map.entry(of: page).isOwned && !map.entry(of: page).isOverflowPage {
                         XCTAssertNotNil(map.linksMemo.links(of: page, bytes: try new.page(page), usableSize: usable,
                                                             maximumPayloadSize: Int(new.databaseSizeInPages) * new.pageSize),
