@@ -15,17 +15,13 @@ public struct CachedPageSource<Base: PageSource>: PageSource {
     public let base: Base
     /// The most pages kept.
     public let capacityInPages: Int
-    private let storage: Storage
-
-    private final class Storage {
-        var pages: [UInt32: [UInt8]] = [:]
-    }
+    private let storage: CachedPages
 
     /// Wraps `base`, keeping at most `capacityInBytes` bytes of pages (at least one page).
     public init(_ base: Base, capacityInBytes: Int = 2 << 20) {
         self.base = base
         capacityInPages = max(1, capacityInBytes / max(1, base.pageSize))
-        storage = Storage()
+        storage = CachedPages()
     }
 
     /// The page size in bytes of the base source.
@@ -37,9 +33,43 @@ public struct CachedPageSource<Base: PageSource>: PageSource {
     ///
     /// - Throws: what the base source throws.
     public func page(_ number: UInt32) throws -> [UInt8] {
-        if let kept = storage.pages[number] { return kept }
+        if let kept = storage.page(number) { return kept }
         let bytes = try base.page(number)
-        if storage.pages.count < capacityInPages { storage.pages[number] = bytes }
+        if storage.count < capacityInPages { storage.keep(bytes, for: number) }
         return bytes
+    }
+}
+
+/// The pages a ``CachedPageSource`` keeps. Not nested in the generic struct, so that making a
+/// source (twice per captured transaction) does not look up generic class metadata.
+///
+/// A snapshot of a small transaction reads a handful of pages: they are a short list searched
+/// linearly, with no hashing and no table to grow; past ``listLimit`` pages, a dictionary.
+private final class CachedPages {
+    /// The most pages kept in the list.
+    static let listLimit = 16
+
+    private var numbers: [UInt32] = []
+    private var listed: [[UInt8]] = []
+    private var byNumber: [UInt32: [UInt8]] = [:]
+
+    /// The number of pages kept.
+    var count: Int { numbers.count + byNumber.count }
+
+    /// The kept page `number`, if any.
+    /// - Complexity: O(``listLimit``).
+    func page(_ number: UInt32) -> [UInt8]? {
+        if let i = numbers.firstIndex(of: number) { return listed[i] }
+        return byNumber.isEmpty ? nil : byNumber[number]
+    }
+
+    /// Keeps `bytes` as page `number` (not kept yet).
+    func keep(_ bytes: [UInt8], for number: UInt32) {
+        if numbers.count < Self.listLimit {
+            numbers.append(number)
+            listed.append(bytes)
+        } else {
+            byNumber[number] = bytes
+        }
     }
 }

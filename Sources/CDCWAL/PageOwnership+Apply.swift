@@ -73,8 +73,9 @@ extension PageOwnership {
     @discardableResult
     public mutating func apply(changedPages: some Sequence<UInt32>, old: some PageSource, new: some PageSource,
                                roots: some Sequence<UInt32>, rebuildThreshold: Int? = nil) throws -> Changes {
-        let changed = Set(changedPages)
-        let newRoots = Set(roots).union([1]).sorted()
+        // Capture passes a Set and a sorted array with page 1: take them as they are.
+        let changed = (changedPages as? Set<UInt32>) ?? Set(changedPages)
+        let newRoots = Self.sortedRoots(roots)
         let previousRoots = rootPages
         let threshold = rebuildThreshold ?? max(Self.minimumRebuildThreshold, Int(new.databaseSizeInPages) / 2)
         if changed.count >= threshold {
@@ -84,20 +85,28 @@ extension PageOwnership {
             self = full
             return Changes(changedPages: changed, previousEntries: previous, isFullRebuild: true, previousRootPages: previousRoots)
         }
-        var update = IncrementalUpdate(changed: changed, capacity: max(databaseSizeInPages, new.databaseSizeInPages), old: old, new: new,
-                                       oldUsableSize: try BTreeWalker(source: old).usableSize,
-                                       newUsableSize: try BTreeWalker(source: new).usableSize)
-        resize(to: max(databaseSizeInPages, new.databaseSizeInPages))
+        // The walk reads through two plain values instead of the generic sources: this method
+        // is called across modules, unspecialized, and generic working state would cost a
+        // metadata lookup and a witness call for every step.
+        let oldPages = try SnapshotPages(old, usableSize: usableSize(of: old))
+        let newPages = try SnapshotPages(new, usableSize: usableSize(of: new))
+        let capacity = max(databaseSizeInPages, new.databaseSizeInPages)
+        var update = IncrementalUpdate(changed: changed, capacity: capacity, old: oldPages, new: newPages)
+        resize(to: capacity)
         try update.markAncestors(in: self)
+        // Before the walk remembers the new versions under the same page numbers, so that the
+        // old versions' links still come from the memo.
+        let writtenPagesOldLinks = try update.oldLinksOfWrittenPages(in: &self)
         for root in newRoots {
-            try Self.checkRange(root, new)
+            try newPages.checkRange(root)
             let before = entry(of: root)
             try update.attach(root, to: Entry(parent: root, isOverflowPage: false), in: &self)
             if update.needsWalk(root, before: before, expected: Entry(parent: root, isOverflowPage: false), strict: true) {
                 try update.walk(from: root, in: &self)
             }
         }
-        try update.detachOrphans(droppedRoots: previousRoots.filter { !newRoots.contains($0) }, in: &self)
+        try update.detachOrphans(droppedRoots: previousRoots.filter { !Self.sortedContains(newRoots, $0) },
+                                 writtenPagesOldLinks: writtenPagesOldLinks, in: &self)
         if new.databaseSizeInPages < databaseSizeInPages {
             for page in (new.databaseSizeInPages + 1)...databaseSizeInPages where entry(of: page).isOwned {
                 update.remember(page, in: self)
@@ -108,17 +117,86 @@ extension PageOwnership {
         let previous = update.saved.filter { $0.value != entry(of: $0.key) }
         return Changes(changedPages: changed, previousEntries: previous, isFullRebuild: false, previousRootPages: previousRoots)
     }
+
+    /// `roots` with page 1, ascending, without duplicates (a sorted array with page 1 is
+    /// returned as it is).
+    static func sortedRoots(_ roots: some Sequence<UInt32>) -> [UInt32] {
+        let list = (roots as? [UInt32]) ?? Array(roots)
+        if list.first == 1, zip(list, list.dropFirst()).allSatisfy({ $0 < $1 }) { return list }
+        return Set(list).union([1]).sorted()
+    }
+
+    /// Whether the ascending `list` holds `page`.
+    /// - Complexity: O(log n).
+    static func sortedContains(_ list: [UInt32], _ page: UInt32) -> Bool {
+        var low = 0, high = list.count
+        while low < high {
+            let mid = (low + high) / 2
+            if list[mid] < page { low = mid + 1 } else { high = mid }
+        }
+        return low < list.count && list[low] == page
+    }
+
+    /// The usable page size of `source`, from page 1's header, checked as ``BTreeWalker``
+    /// checks it (same errors); the last header decoded is remembered with its bytes, so the
+    /// two snapshots of a transaction that did not write page 1 decode it once.
+    ///
+    /// - Throws: ``PageDecodingError`` `.notADatabase`, `.pageSizeMismatch`, an invalid
+    ///   header, or the source's error.
+    mutating func usableSize(of source: some PageSource) throws -> Int {
+        let page1 = try source.page(1)
+        if let known = headerMemo, known.page1 == page1, known.pageSize == source.pageSize { return known.usableSize }
+        let usable = try BTreeWalker(source: FixedPage1(page1: page1, pageSize: source.pageSize,
+                                                       databaseSizeInPages: source.databaseSizeInPages)).usableSize
+        headerMemo = HeaderMemo(page1: page1, pageSize: source.pageSize, usableSize: usable)
+        return usable
+    }
+}
+
+/// A source holding page 1 alone, to decode a header through ``BTreeWalker/init(source:)``
+/// (so its checks and errors stay in one place).
+private struct FixedPage1: PageSource {
+    let page1: [UInt8]
+    let pageSize: Int
+    let databaseSizeInPages: UInt32
+    func page(_ number: UInt32) throws -> [UInt8] { page1 }
+}
+
+/// One snapshot as the incremental update reads it: its size, usable size, and a function
+/// reading a page (a non-generic stand-in for the caller's ``PageSource``).
+private struct SnapshotPages {
+    let read: (UInt32) throws -> [UInt8]
+    let databaseSizeInPages: UInt32
+    let pageSize: Int
+    let usableSize: Int
+
+    init(_ source: some PageSource, usableSize: Int) {
+        read = { try source.page($0) }
+        databaseSizeInPages = source.databaseSizeInPages
+        pageSize = source.pageSize
+        self.usableSize = usableSize
+    }
+
+    /// The largest possible payload: the whole database.
+    var maximumPayloadSize: Int { Int(databaseSizeInPages) * pageSize }
+
+    func page(_ number: UInt32) throws -> [UInt8] { try read(number) }
+
+    /// Checks that `page` is a page of this snapshot (links to page 0 or past the end are corrupt).
+    func checkRange(_ page: UInt32) throws {
+        guard page >= 1, page <= databaseSizeInPages else {
+            throw PageDecodingError(.pageOutOfRange(databaseSizeInPages: databaseSizeInPages), pageNumber: page)
+        }
+    }
 }
 
 /// The working state of one incremental update.
-private struct IncrementalUpdate<Old: PageSource, New: PageSource> {
+private struct IncrementalUpdate {
     let changed: Set<UInt32>
     /// ``changed`` again, for the membership tests made once per child pointer walked.
     let changedBits: PageBitSet
-    let old: Old
-    let new: New
-    let oldUsableSize: Int
-    let newUsableSize: Int
+    let old: SnapshotPages
+    let new: SnapshotPages
     /// Pages with a written page below them in the old map.
     var marked: PageBitSet
     /// For each marked page, its children in the old map that are written or marked: the
@@ -132,7 +210,7 @@ private struct IncrementalUpdate<Old: PageSource, New: PageSource> {
     var saved: [UInt32: PageOwnership.Entry] = [:]
 
     /// - Parameter capacity: the larger of the map's and the new snapshot's size in pages.
-    init(changed: Set<UInt32>, capacity: UInt32, old: Old, new: New, oldUsableSize: Int, newUsableSize: Int) {
+    init(changed: Set<UInt32>, capacity: UInt32, old: SnapshotPages, new: SnapshotPages) {
         self.changed = changed
         var bits = PageBitSet(capacity: capacity)
         for page in changed { bits.insert(page) }
@@ -142,10 +220,7 @@ private struct IncrementalUpdate<Old: PageSource, New: PageSource> {
         detached = PageBitSet(capacity: capacity)
         self.old = old
         self.new = new
-        self.oldUsableSize = oldUsableSize
-        self.newUsableSize = newUsableSize
     }
-
     mutating func remember(_ page: UInt32, in map: PageOwnership) {
         if saved[page] == nil { saved[page] = map.entry(of: page) }
     }
@@ -196,24 +271,24 @@ private struct IncrementalUpdate<Old: PageSource, New: PageSource> {
 
     /// Step 2: walks the new tree from `root` into written or marked pages.
     mutating func walk(from root: UInt32, in map: inout PageOwnership) throws {
-        let maximumPayload = Int(new.databaseSizeInPages) * new.pageSize
+        let maximumPayload = new.maximumPayloadSize
         var stack: [(page: UInt32, depth: Int)] = [(root, 0)]
         var isTable: Bool?
         while let (number, depth) = stack.popLast() {
-            guard depth < BTreeWalker<New>.maximumDepth else { throw PageDecodingError(.treeTooDeep(depth), pageNumber: number) }
-            let page = try BTreePage.decode(number, bytes: try new.page(number), usableSize: newUsableSize, isTable: isTable)
+            guard depth < PageOwnership.maximumDepth else { throw PageDecodingError(.treeTooDeep(depth), pageNumber: number) }
+            let page = try BTreePage.decode(number, bytes: try new.page(number), usableSize: new.usableSize, isTable: isTable)
             isTable = page.type.isTable
             if let children = unchangedChildrenToWalk(of: number, in: map) {
                 for child in children {
-                    try PageOwnership.checkRange(child, new)
+                    try new.checkRange(child)
                     try attach(child, to: PageOwnership.Entry(parent: number, isOverflowPage: false), in: &map)
                     stack.append((child, depth + 1))
                 }
                 continue
             }
-            let links = try PageOwnership.Links(of: page, maximumPayloadSize: maximumPayload)
+            let links = try map.links(of: page, maximumPayloadSize: maximumPayload, remember: true)
             for child in links.children {
-                try PageOwnership.checkRange(child, new)
+                try new.checkRange(child)
                 let before = map.entry(of: child)
                 let expected = PageOwnership.Entry(parent: number, isOverflowPage: false)
                 try attach(child, to: expected, in: &map)
@@ -222,7 +297,7 @@ private struct IncrementalUpdate<Old: PageSource, New: PageSource> {
             for chain in links.chains {
                 var previous = number, current = chain.first
                 for i in 0..<chain.pageCount {
-                    try PageOwnership.checkRange(current, new)
+                    try new.checkRange(current)
                     let before = map.entry(of: current)
                     let expected = PageOwnership.Entry(parent: previous, isOverflowPage: true)
                     try attach(current, to: expected, in: &map)
@@ -259,26 +334,41 @@ private struct IncrementalUpdate<Old: PageSource, New: PageSource> {
         return children
     }
 
-    /// The pages `page` pointed at in the old snapshot, given its old entry.
-    func oldLinks(of page: UInt32, entry: PageOwnership.Entry) throws -> [UInt32] {
-        guard page <= old.databaseSizeInPages else { return [] }
+    /// Calls `body` with each page `page` pointed at in the old snapshot, given its old entry:
+    /// the next page of an overflow page (0 on the last), else the children and the first
+    /// page of each overflow chain.
+    func forEachOldLink(of page: UInt32, entry: PageOwnership.Entry, in map: inout PageOwnership, _ body: (UInt32) -> Void) throws {
+        guard page <= old.databaseSizeInPages else { return }
         let bytes = try old.page(page)
-        if entry.isOverflowPage { return [OverflowChain.nextPage(in: bytes)] }
-        let btree = try BTreePage(pageNumber: page, bytes: bytes, usableSize: oldUsableSize)
-        let links = try PageOwnership.Links(of: btree, maximumPayloadSize: Int(old.databaseSizeInPages) * old.pageSize)
-        return links.children + links.chains.map(\.first)
+        if entry.isOverflowPage { return body(OverflowChain.nextPage(in: bytes)) }
+        let btree = try BTreePage(pageNumber: page, bytes: bytes, usableSize: old.usableSize)
+        let links = try map.links(of: btree, maximumPayloadSize: old.maximumPayloadSize, remember: false)
+        for child in links.children { body(child) }
+        for chain in links.chains { body(chain.first) }
+    }
+
+    /// The written pages that some tree owned before, each followed by the pages it pointed
+    /// at in the old snapshot (each with the written page as its old parent): where step 3
+    /// starts. Read before the walk, which would otherwise replace the memo's entry for the
+    /// old version (parsed when the previous transaction wrote it) with the new version's.
+    func oldLinksOfWrittenPages(in map: inout PageOwnership) throws -> [(page: UInt32, oldParent: UInt32?)] {
+        var work: [(page: UInt32, oldParent: UInt32?)] = []
+        for page in changed.sorted() {
+            let before = map.entry(of: page) // no entry has changed yet
+            guard before.isOwned else { continue }
+            work.append((page, nil))
+            try forEachOldLink(of: page, entry: before, in: &map) { work.append(($0, page)) }
+        }
+        return work
     }
 
     /// Step 3: detaches the pages that lost their parent and were not re-attached, with
     /// their old subtrees (only where the old map says the old parent was the detached page).
-    mutating func detachOrphans(droppedRoots: [UInt32], in map: inout PageOwnership) throws {
-        var work: [(page: UInt32, oldParent: UInt32?)] = droppedRoots.map { ($0, $0) }
-        for page in changed.sorted() {
-            let before = entryBefore(page, in: map)
-            guard before.isOwned else { continue }
-            work.append((page, nil))
-            for child in try oldLinks(of: page, entry: before) { work.append((child, page)) }
-        }
+    ///
+    /// - Parameter writtenPagesOldLinks: ``oldLinksOfWrittenPages(in:)``, taken before the walk.
+    mutating func detachOrphans(droppedRoots: [UInt32], writtenPagesOldLinks: [(page: UInt32, oldParent: UInt32?)],
+                                in map: inout PageOwnership) throws {
+        var work: [(page: UInt32, oldParent: UInt32?)] = droppedRoots.map { ($0, $0) } + writtenPagesOldLinks
         while let (page, oldParent) = work.popLast() {
             guard !attached.contains(page), !detached.contains(page) else { continue }
             let e = map.entry(of: page)
@@ -286,7 +376,7 @@ private struct IncrementalUpdate<Old: PageSource, New: PageSource> {
             detached.insert(page)
             remember(page, in: map)
             map.setEntry(page, .unowned)
-            for child in try oldLinks(of: page, entry: e) where child != 0 { work.append((child, page)) }
+            try forEachOldLink(of: page, entry: e, in: &map) { if $0 != 0 { work.append(($0, page)) } }
         }
     }
 }

@@ -1,31 +1,5 @@
 /// The full walk: every page of every b-tree, with its overflow chains.
 extension PageOwnership {
-    /// The pages one b-tree page points at: its child pages (interior pages: each cell's left
-    /// child, then the right-most pointer) and the overflow chains of its cells (leaf cells,
-    /// and index interior cells, which carry a key payload too).
-    ///
-    /// Source: "Database File Format" §1.6, the cell format table, and §1.7.
-    struct Links {
-        /// Child b-tree pages, in cell order, the right-most pointer last.
-        var children: [UInt32] = []
-        /// First overflow page and chain length in pages, per spilling cell.
-        var chains: [(first: UInt32, pageCount: Int)] = []
-
-        /// Parses `page`'s cells.
-        ///
-        /// - Throws: ``PageDecodingError`` for a cell outside the page or a bad size.
-        init(of page: BTreePage, maximumPayloadSize: Int) throws {
-            let isLeaf = page.type.isLeaf
-            if !isLeaf { children.reserveCapacity(page.cellCount + 1) }
-            try page.forEachCell(maximumPayloadSize: maximumPayloadSize) { _, _, cell in
-                if !isLeaf { children.append(cell.leftChild) }
-                let count = OverflowChain.pageCount(payloadSize: cell.payloadSize, localSize: cell.localCount, usableSize: page.usableSize)
-                if count > 0 { chains.append((cell.firstOverflowPage, count)) }
-            }
-            if !isLeaf { children.append(page.rightMostPointer) }
-        }
-    }
-
     /// The root pages of `source`: page 1 (sqlite_schema) and the non-zero `rootpage` of every
     /// table and index in sqlite_schema (WITHOUT ROWID tables and automatic indexes included;
     /// views, triggers and virtual tables have none), ascending.

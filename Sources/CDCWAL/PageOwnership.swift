@@ -11,7 +11,9 @@
 ///
 /// Build it once with ``build(source:roots:)`` (a full walk), then keep it current with
 /// ``apply(changedPages:old:new:roots:rebuildThreshold:)`` for each committed transaction.
-/// Memory: 4 bytes and one bit a page of the database.
+/// Memory: 4 bytes and one bit a page of the database, plus the links of recently parsed
+/// page versions with their pages, 1 MiB of pages at most (``LinksMemo``; the pages are mostly
+/// shared with the WAL frame cache). Equality compares the entries and roots only.
 ///
 /// Source: SQLite, "Database File Format" §1.6 B-tree Pages, §1.7 Cell Payload Overflow
 /// Pages, §1.8 Pointer Map or Ptrmap Pages (https://www.sqlite.org/fileformat2.html).
@@ -42,6 +44,25 @@ public struct PageOwnership: Equatable, Sendable {
     private(set) var overflowBits: [UInt64]
     /// The root pages the map was built or last updated with, ascending, page 1 included.
     public private(set) var rootPages: [UInt32]
+    /// Links of page versions parsed by earlier updates (a cache: not part of equality).
+    var linksMemo = LinksMemo()
+    /// The last page 1 whose header gave a usable size (a cache: not part of equality).
+    var headerMemo: HeaderMemo?
+
+    /// A page 1, the page size it was read with, and the usable size its header gives.
+    struct HeaderMemo: Sendable {
+        var page1: [UInt8]
+        var pageSize: Int
+        var usableSize: Int
+    }
+
+    /// The deepest b-tree walked: ``BTreeWalker``'s bound.
+    static let maximumDepth = BTreeWalker<DatabaseFilePageSource<[UInt8]>>.maximumDepth
+
+    /// Whether both maps have the same entries and roots (their caches may differ).
+    public static func == (a: PageOwnership, b: PageOwnership) -> Bool {
+        a.parents == b.parents && a.overflowBits == b.overflowBits && a.rootPages == b.rootPages
+    }
 
     /// Makes a map of `databaseSizeInPages` pages, none owned.
     init(databaseSizeInPages: UInt32) {

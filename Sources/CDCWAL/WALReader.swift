@@ -35,6 +35,9 @@ public struct WALFrame: Hashable, Sendable {
 }
 
 /// A transaction whose commit frame verified: its frames, in WAL order.
+///
+/// Equality and hashing cover the frames, the size and the checksum; the page bytes the
+/// reader may have kept (``pageImages``) are a cache of the file's contents and take no part.
 public struct CommittedTransaction: Hashable, Sendable {
     /// Every frame of the transaction in WAL order, the commit frame last. A page may appear
     /// more than once; the later frame wins.
@@ -46,6 +49,31 @@ public struct CommittedTransaction: Hashable, Sendable {
     /// The cumulative checksum after the commit frame (verified: it equals the one stored in
     /// the commit frame's header), where a reader resumes after this transaction.
     public var checksumAfterCommit: WALChecksum = .zero
+    /// The pages of ``frames`` as the reader read and verified them, when it kept them (see
+    /// ``WALReader/pageImageBudgetInBytes``): ``WALPageMap/add(_:)`` hands them to its frame
+    /// cache, so snapshots need not read them again.
+    var pageImages: WALPageImages?
+
+    public static func == (a: CommittedTransaction, b: CommittedTransaction) -> Bool {
+        a.frames == b.frames && a.databaseSizeInPages == b.databaseSizeInPages && a.checksumAfterCommit == b.checksumAfterCommit
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(frames)
+        hasher.combine(databaseSizeInPages)
+        hasher.combine(checksumAfterCommit)
+    }
+}
+
+/// The page bytes of one transaction's frames, as the reader verified them, with the
+/// generation (the WAL header's salts) they belong to: a frame index alone names other bytes
+/// after a WAL restart.
+struct WALPageImages: Sendable {
+    /// The salts of the WAL header the frames were read under (their own salts, verified).
+    var salt1: UInt32
+    var salt2: UInt32
+    /// The page of each frame, in frame order; empty for a frame whose page was not kept.
+    var pages: [[UInt8]]
 }
 
 /// Why reading stopped after the returned transactions.
@@ -85,13 +113,24 @@ public struct WALReadResult: Hashable, Sendable {
 /// their transaction. The first frame that fails ends the valid log (it is not an error):
 /// everything after it is ignored, as SQLite's recovery does. A partial tail is never
 /// returned; reading again from ``position`` once the writer finished picks it up.
-/// Memory: one frame buffer plus the frame descriptors of the transactions returned.
+/// Memory: one read buffer (``readChunkBytes``), the frame descriptors of the transactions
+/// returned, and the pages kept for them (``pageImageBudgetInBytes`` at most).
 ///
 /// Source: SQLite, "Database File Format" §4.1 WAL File Format and §4.2 Checksum Algorithm
 /// (https://www.sqlite.org/fileformat2.html#walformat).
 public struct WALReader {
     /// Just after the last committed transaction returned so far.
     public private(set) var position: WALPosition
+
+    /// The bytes read with one system call: several frames of small pages (one frame when a
+    /// frame is larger). Below glibc's 128 KiB threshold for mapping allocations afresh.
+    static let readChunkBytes = 64 << 10
+
+    /// The most page bytes one ``readCommittedTransactions(from:maximumTransactionCount:)``
+    /// keeps in the transactions it returns (``CommittedTransaction/pageImages``): the pages of
+    /// the first frames, so that capture reads them once; frames past the budget are read again
+    /// from the file when needed. Bounds the memory a read adds, whatever the transactions' size.
+    static let pageImageBudgetInBytes = 2 << 20
 
     /// Starts at the first frame of the WAL in `source`.
     ///
@@ -128,20 +167,34 @@ public struct WALReader {
         }
         var transactions: [CommittedTransaction] = []
         var pending: [WALFrame] = []
+        var pendingImages: [[UInt8]] = []
+        var imageBudget = Self.pageImageBudgetInBytes
         var checksum = position.checksum
         var frameIndex = position.frameIndex
         let frameSize = header.frameSize
+        // Frames are read several at a time (one system call for many frames); `chunk` holds
+        // the bytes from frame `chunkFirst` on, as they were at that read.
+        let chunkFrameCount = max(1, Self.readChunkBytes / frameSize)
+        var chunk: [UInt8] = []
+        var chunkFirst = frameIndex
         while true {
             if transactions.count >= maximumTransactionCount {
                 return WALReadResult(transactions: transactions, uncommittedFrameCount: 0, end: .transactionLimit)
             }
             let offset = header.offset(ofFrame: frameIndex)
-            let frame = try source.readBytes(at: offset, count: frameSize)
+            var start = (frameIndex - chunkFirst) * frameSize
+            if start + frameSize > chunk.count {
+                // Not (wholly) in the last read: read again from this frame, as a frame-by-frame
+                // reader would, so a frame completed since the last read is seen.
+                chunk = try source.readBytes(at: offset, count: chunkFrameCount * frameSize)
+                chunkFirst = frameIndex
+                start = 0
+            }
             func stop(_ end: WALEnd) -> WALReadResult {
                 WALReadResult(transactions: transactions, uncommittedFrameCount: pending.count, end: end)
             }
-            if frame.isEmpty { return stop(.endOfData) }
-            guard frame.count == frameSize, let frameHeader = WALFrameHeader.decode(frame[...]) else {
+            if chunk.isEmpty { return stop(.endOfData) }
+            guard chunk.count - start >= frameSize, let frameHeader = WALFrameHeader.decode(chunk[start..<(start + frameSize)]) else {
                 return stop(.partialFrame(frameIndex: frameIndex, offset: offset))
             }
             guard frameHeader.salt1 == header.salt1, frameHeader.salt2 == header.salt2 else {
@@ -150,21 +203,62 @@ public struct WALReader {
             guard frameHeader.pageNumber != 0 else {
                 return stop(.invalidPageNumber(frameIndex: frameIndex, offset: offset))
             }
-            let next = checksum.adding(frame[0..<8], isBigEndian: header.isBigEndianChecksum)
-                .adding(frame[WALFormat.frameHeaderSize...], isBigEndian: header.isBigEndianChecksum)
+            let pageStart = start + WALFormat.frameHeaderSize, end = start + frameSize
+            let isBigEndian = header.isBigEndianChecksum
+            let next = chunk.withUnsafeBytes { raw in
+                checksum.adding(UnsafeRawBufferPointer(rebasing: raw[start..<(start + 8)]), isBigEndian: isBigEndian)
+                    .adding(UnsafeRawBufferPointer(rebasing: raw[pageStart..<end]), isBigEndian: isBigEndian)
+            }
             guard next == frameHeader.checksum else {
                 return stop(.checksumMismatch(frameIndex: frameIndex, offset: offset))
             }
             checksum = next
             pending.append(WALFrame(pageNumber: frameHeader.pageNumber, frameIndex: frameIndex, offset: offset))
+            if imageBudget >= header.pageSize {
+                imageBudget -= header.pageSize
+                pendingImages.append(Array(chunk[pageStart..<end]))
+            } else {
+                pendingImages.append([])
+            }
             frameIndex += 1
             if frameHeader.isCommit {
+                let images = pendingImages.contains { !$0.isEmpty }
+                    ? WALPageImages(salt1: header.salt1, salt2: header.salt2, pages: pendingImages) : nil
                 transactions.append(CommittedTransaction(frames: pending, databaseSizeInPages: frameHeader.commitSizeInPages,
-                                                         checksumAfterCommit: checksum))
+                                                         checksumAfterCommit: checksum, pageImages: images))
                 pending.removeAll(keepingCapacity: true)
+                pendingImages.removeAll(keepingCapacity: true)
                 position.frameIndex = frameIndex
                 position.checksum = checksum
             }
         }
+    }
+}
+
+extension WALChecksum {
+    /// ``adding(_:isBigEndian:)`` over raw bytes, reading each word with one load: the
+    /// reader checksums every byte of the WAL, and the byte-by-byte form cost more than the
+    /// read itself.
+    ///
+    /// - Parameters:
+    ///   - bytes: a whole number of 8-byte pairs of words; a trailing partial pair is ignored,
+    ///     as ``adding(_:isBigEndian:)`` ignores it.
+    ///   - isBigEndian: whether words are big-endian (the magic's low bit).
+    /// - Complexity: O(n) in `bytes.count`.
+    fileprivate func adding(_ bytes: UnsafeRawBufferPointer, isBigEndian: Bool) -> WALChecksum {
+        var s0 = first, s1 = second
+        let pairs = bytes.count / 8
+        if isBigEndian {
+            for i in 0..<pairs {
+                s0 = s0 &+ UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 8 * i, as: UInt32.self)) &+ s1
+                s1 = s1 &+ UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 8 * i + 4, as: UInt32.self)) &+ s0
+            }
+        } else {
+            for i in 0..<pairs {
+                s0 = s0 &+ UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 8 * i, as: UInt32.self)) &+ s1
+                s1 = s1 &+ UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 8 * i + 4, as: UInt32.self)) &+ s0
+            }
+        }
+        return WALChecksum(first: s0, second: s1)
     }
 }
