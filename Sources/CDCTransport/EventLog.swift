@@ -35,6 +35,12 @@ public final class EventLog {
     /// The prepared inserts of ``append(_:state:)``, by the number of rows they insert.
     private var appendStatements: [Int: Statement] = [:]
     private var stateStatement: Statement?
+    /// Agent-state values this connection wrote and saw committed. The agent is the only
+    /// writer of its state (one agent per log: `AgentLock`), so a key whose value is unchanged
+    /// need not be written again: an append stores a dozen keys, most the same as last time.
+    private var committedState: [String: SQLiteValue] = [:]
+    /// What the transaction in progress wrote to the state.
+    private var pendingState: [String: SQLiteValue] = [:]
     /// Decodes what ``read(after:limit:)`` returns; its schema cache lives as long as the log.
     private let decoder = EventDecoder()
     /// Encodes what ``append(_:state:)`` stores.
@@ -222,9 +228,12 @@ public final class EventLog {
         do {
             try appendInTransaction(events, state: state)
             schemaReferences.commit()
+            committedState.merge(pendingState) { $1 }
+            pendingState = [:]
         } catch {
             // A failed append rolled back the schemas it stored too; forget them.
             schemaReferences.forgetUnsaved()
+            pendingState = [:]
             throw error
         }
     }
@@ -305,12 +314,22 @@ public final class EventLog {
         if stateStatement == nil {
             stateStatement = try connection.prepare("INSERT OR REPLACE INTO cdc_agent_state(key, value) VALUES (?, ?)")
         }
-        for (k, v) in state.sorted(by: { $0.key < $1.key }) { try stateStatement?.run([.string(k), v]) }
+        for (k, v) in state.sorted(by: { $0.key < $1.key }) where committedState[k] != v {
+            try stateStatement?.run([.string(k), v])
+            pendingState[k] = v
+        }
     }
 
     /// Stores agent state without events (for example after an idle poll).
     public func saveState(_ state: [String: SQLiteValue]) throws {
-        try connection.transaction { try writeState(state) }
+        do {
+            try connection.transaction { try writeState(state) }
+            committedState.merge(pendingState) { $1 }
+            pendingState = [:]
+        } catch {
+            pendingState = [:]
+            throw error
+        }
     }
 
     /// The agent's stored capture state.

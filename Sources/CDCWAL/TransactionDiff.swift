@@ -170,6 +170,17 @@ public struct TransactionDiff<Old: PageSource, New: PageSource> {
         return summary
     }
 
+    /// Whether the transaction affected each of `trees`: a page of it (old or new version) is
+    /// affected. A tree with none has no delta unless it is streamed (``affectedPageBudget``
+    /// below zero), so a caller diffing many tables one by one asks this once for all of them.
+    ///
+    /// - Throws: ``PageDecodingError`` as ``run(trees:emit:)``.
+    /// - Complexity: one pass over the changed pages.
+    public func affectsTrees(_ trees: [DiffedTree]) throws -> [Bool] {
+        let affected = try affectedPages(of: trees)
+        return trees.indices.map { !affected.before[$0].isEmpty || !affected.after[$0].isEmpty }
+    }
+
     /// The deltas of one tree, in key order (a convenience over ``run(trees:emit:)``).
     ///
     /// - Throws: as ``run(trees:emit:)``.

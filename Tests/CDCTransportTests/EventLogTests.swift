@@ -73,6 +73,20 @@ final class EventLogTests: XCTestCase {
         XCTAssertEqual(try log.agentState(), ["seq": .integer(3)])
     }
 
+    /// The log writes only state keys whose value changed since its last committed append;
+    /// a value written by an append that rolled back must be written again.
+    func testStateWrittenByARolledBackAppendIsWrittenAgain() throws {
+        let log = try EventLog(path: path("e.db"), create: true)
+        try log.append([Self.event(1)], state: ["a": .integer(1), "b": .string("same")])
+        XCTAssertThrowsError(try log.append([Self.event(2), Self.event(2)], state: ["a": .integer(2), "b": .string("same")]))
+        try log.append([Self.event(2)], state: ["a": .integer(2), "b": .string("same")])
+        XCTAssertThrowsError(try log.append([Self.event(3), Self.event(3)], state: ["a": .integer(3)]))
+        try log.saveState(["a": .integer(3)])
+        try log.saveState(["a": .integer(3), "c": .null])
+        let reader = try EventLog(path: path("e.db"), readOnly: true)
+        XCTAssertEqual(try reader.agentState(), ["a": .integer(3), "b": .string("same"), "c": .null])
+    }
+
     func testStateSurvivesReopen() throws {
         do {
             let log = try EventLog(path: path("e.db"), create: true)

@@ -8,7 +8,12 @@ import Foundation
 /// types, key, WITHOUT ROWID; ``ChangeTableLayout/shapeText(of:)``) differs from the shape
 /// recorded for its name.
 struct WALSchemaVersions {
-    private(set) var entries: [String: (version: Int64, shape: String)] = [:]
+    private(set) var entries: [String: (version: Int64, shape: String)] = [:] {
+        didSet { stateText = Self.encode(entries) }
+    }
+    /// The state value: a JSON object `{table: [version, shape]}`. Kept encoded: it is stored
+    /// with every append, and changes only with a schema.
+    private(set) var stateText = "{}"
 
     /// Stamps `schema` with its version, recording a new version when its shape changed.
     /// - Returns: whether the version is new (the table is new or its shape changed).
@@ -33,8 +38,7 @@ struct WALSchemaVersions {
         entries[new] = (schema.version, ChangeTableLayout.shapeText(of: schema))
     }
 
-    /// The state value: a JSON object `{table: [version, shape]}`.
-    var stateText: String {
+    private static func encode(_ entries: [String: (version: Int64, shape: String)]) -> String {
         let object = entries.mapValues { [NSNumber(value: $0.version), $0.shape] as [Any] }
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return "{}" }
         return String(decoding: data, as: UTF8.self)
@@ -48,5 +52,7 @@ struct WALSchemaVersions {
             guard pair.count == 2, let v = (pair[0] as? NSNumber)?.int64Value, let shape = pair[1] as? String else { continue }
             entries[name] = (v, shape)
         }
+        // Observers do not run in a struct's own initializer.
+        self.stateText = Self.encode(entries)
     }
 }

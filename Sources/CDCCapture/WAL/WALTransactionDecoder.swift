@@ -51,12 +51,18 @@ enum WALTransactionDecoder {
         let oldByRoot = Dictionary(oldTables.map { ($0.rootPage, $0) }, uniquingKeysWith: { a, _ in a })
         let newNames = Set(newTables.map(\.schema.name))
         var replaced = Set<String>()
+        // The tables on the same root page as before: one pass over the changed pages tells
+        // which of them the transaction touched (a service has many tables, a transaction
+        // usually writes few), instead of one pass per table.
+        let stayed = newTables.filter { oldByName[$0.schema.name]?.rootPage == $0.rootPage }
+        let touched = try diff.affectsTrees(stayed.map { DiffedTree(rootPage: $0.rootPage, kind: treeKind(of: $0)) })
+        let untouchedRoots = Set(zip(stayed, touched).filter { !$0.1 }.map(\.0.rootPage))
         for table in newTables {
             // By name; else a table whose name is gone but whose b-tree this is (a rename).
             let previous = oldByName[table.schema.name] ?? oldByRoot[table.rootPage].flatMap { newNames.contains($0.schema.name) ? nil : $0 }
-            let kind: DiffedTree.Kind = table.layout.isWithoutRowID ? .withoutRowID(primaryKeyFieldCount: table.layout.keyFieldCount) : .table
-            if let previous, previous.schema.keyNames != table.schema.keyNames || previous.schema.hasRowIDKey != table.schema.hasRowIDKey
-                || previous.layout.isWithoutRowID != table.layout.isWithoutRowID {
+            let kind = treeKind(of: table)
+            if let previous, previous.sql != table.sql, previous.schema.keyNames != table.schema.keyNames
+                || previous.schema.hasRowIDKey != table.schema.hasRowIDKey || previous.layout.isWithoutRowID != table.layout.isWithoutRowID {
                 // Another key under the same name: not an ALTER (which cannot change keys) but
                 // another table (dropped and created again, perhaps on the same root page, or
                 // swapped in by a rename). Rows cannot be matched by key.
@@ -70,6 +76,9 @@ enum WALTransactionDecoder {
                 for change in try fullComparison(old: old, new: new, previous: previous, table: table) { try emit(change) }
                 continue
             }
+            // Same root, no affected page: no row of it changed (a schema change alone emits
+            // no row changes: docs/wal-capture.md).
+            if let previous, previous.rootPage == table.rootPage, untouchedRoots.contains(table.rootPage) { continue }
             var tree = DiffedTree(rootBefore: previous?.rootPage, rootAfter: table.rootPage, kind: kind)
             tree.keyOrder = table.keyOrder
             let before = ImageConverter(from: previous ?? table, to: table)
@@ -94,6 +103,11 @@ enum WALTransactionDecoder {
             }
         }
         return replaced
+    }
+
+    /// How a table's b-tree is keyed.
+    static func treeKind(of table: WALTable) -> DiffedTree.Kind {
+        table.layout.isWithoutRowID ? .withoutRowID(primaryKeyFieldCount: table.layout.keyFieldCount) : .table
     }
 
     /// Compares every row of the table before and after, by key, in memory: the fallback when
