@@ -47,19 +47,26 @@ enum WALTransactionDecoder {
                                                          emit: (WALRowChange) throws -> Void) throws -> Set<String> {
         var diff = TransactionDiff(old: old, new: new, ownership: ownership, changes: ownershipChanges)
         diff.affectedPageBudget = affectedPageBudget
-        let oldByName = Dictionary(oldTables.map { ($0.schema.name, $0) }, uniquingKeysWith: { a, _ in a })
-        let oldByRoot = Dictionary(oldTables.map { ($0.rootPage, $0) }, uniquingKeysWith: { a, _ in a })
-        let newNames = Set(newTables.map(\.schema.name))
+        // Most transactions change no schema: then each table is its own previous version, and
+        // the lookups by name and root are not needed.
+        let schemaUnchanged = oldTables.elementsEqual(newTables) {
+            $0.rootPage == $1.rootPage && $0.schema.version == $1.schema.version && $0.sql == $1.sql && $0.schema.name == $1.schema.name
+        }
+        let oldByName = schemaUnchanged ? [:] : Dictionary(oldTables.map { ($0.schema.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let oldByRoot = schemaUnchanged ? [:] : Dictionary(oldTables.map { ($0.rootPage, $0) }, uniquingKeysWith: { a, _ in a })
+        let newNames = schemaUnchanged ? [] : Set(newTables.map(\.schema.name))
         var replaced = Set<String>()
         // The tables on the same root page as before: one pass over the changed pages tells
         // which of them the transaction touched (a service has many tables, a transaction
         // usually writes few), instead of one pass per table.
-        let stayed = newTables.filter { oldByName[$0.schema.name]?.rootPage == $0.rootPage }
-        let touched = try diff.affectsTrees(stayed.map { DiffedTree(rootPage: $0.rootPage, kind: treeKind(of: $0)) })
-        let untouchedRoots = Set(zip(stayed, touched).filter { !$0.1 }.map(\.0.rootPage))
+        let stayedRoots = newTables.filter { schemaUnchanged || oldByName[$0.schema.name]?.rootPage == $0.rootPage }
+            .map { DiffedTree(rootPage: $0.rootPage, kind: treeKind(of: $0)) }
+        let touched = try diff.affectsTrees(stayedRoots)
+        let untouchedRoots = Set(zip(stayedRoots, touched).filter { !$0.1 }.compactMap(\.0.rootAfter))
         for table in newTables {
             // By name; else a table whose name is gone but whose b-tree this is (a rename).
-            let previous = oldByName[table.schema.name] ?? oldByRoot[table.rootPage].flatMap { newNames.contains($0.schema.name) ? nil : $0 }
+            let previous = schemaUnchanged ? table
+                : oldByName[table.schema.name] ?? oldByRoot[table.rootPage].flatMap { newNames.contains($0.schema.name) ? nil : $0 }
             let kind = treeKind(of: table)
             if let previous, previous.sql != table.sql, previous.schema.keyNames != table.schema.keyNames
                 || previous.schema.hasRowIDKey != table.schema.hasRowIDKey || previous.layout.isWithoutRowID != table.layout.isWithoutRowID {
@@ -184,9 +191,14 @@ extension WALRowChange {
 
 /// Turns records of one table version into images of another (the same, or the table's new
 /// schema after a change in the transaction).
+///
+/// Holds the two layouts, not the tables: it is made per table per transaction, and a table
+/// is a dozen references to retain.
 struct ImageConverter {
-    let source: WALTable
-    let target: WALTable
+    let source: RowImageLayout
+    let target: RowImageLayout
+    /// Whether both versions are the same b-tree (the same root page).
+    let isSameTree: Bool
     /// For each target image column, the index in the source image (by name), if any;
     /// empty when ``isSameLayout`` (only a changed schema maps by name).
     let byName: [Int?]
@@ -194,8 +206,9 @@ struct ImageConverter {
     let isSameLayout: Bool
 
     init(from source: WALTable, to target: WALTable) {
-        self.source = source
-        self.target = target
+        self.source = source.layout
+        self.target = target.layout
+        isSameTree = source.rootPage == target.rootPage
         isSameLayout = source.sql == target.sql || source.layout == target.layout
         if isSameLayout {
             byName = []
@@ -206,16 +219,16 @@ struct ImageConverter {
     }
 
     func image(record: [SQLiteValue], rowid: Int64?) throws -> [SQLiteValue] {
-        if isSameLayout { return try source.layout.image(ofRecord: record, rowid: rowid) }
-        if source.rootPage == target.rootPage, source.layout.isWithoutRowID == target.layout.isWithoutRowID,
-           record.count <= target.layout.storedFieldCount, source.layout.storedFieldCount <= target.layout.storedFieldCount {
+        if isSameLayout { return try source.image(ofRecord: record, rowid: rowid) }
+        if isSameTree, source.isWithoutRowID == target.isWithoutRowID,
+           record.count <= target.storedFieldCount, source.storedFieldCount <= target.storedFieldCount {
             // ADD COLUMN / RENAME COLUMN on the same b-tree: the records are untouched, and the
             // new schema reads them. (Records of another b-tree, a table swapped in under this
             // name, are mapped by column name below.)
-            return try target.layout.image(ofRecord: record, rowid: rowid)
+            return try target.image(ofRecord: record, rowid: rowid)
         }
-        let old = try source.layout.image(ofRecord: record, rowid: rowid)
-        let defaults = target.layout.imageColumns.map { target.layout.columns[$0].defaultValue }
+        let old = try source.image(ofRecord: record, rowid: rowid)
+        let defaults = target.imageColumns.map { target.columns[$0].defaultValue }
         return byName.enumerated().map { i, j in j.map { old[$0] } ?? defaults[i] }
     }
 }
