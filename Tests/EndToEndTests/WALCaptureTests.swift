@@ -362,6 +362,43 @@ final class WALCaptureTests: XCTestCase {
         try reader.close()
     }
 
+    /// Against a service that commits without pause, the barrier still happens (the WAL
+    /// restarts), and what the agent reads while it holds the service's write lock stays
+    /// within the documented bound: it keeps up while it waits for the lock.
+    func testTheBarrierReadsOnlyAShortTailUnderABusyWriter() throws {
+        let h = try Harness(prefix: "wal-barrier")
+        try h.capture.captureAvailable()
+        let stop = StopFlag()
+        let path = h.dir.path("source.db")
+        let writer = Thread {
+            defer { stop.markFinished() }
+            guard let c = try? Connection(path: path, mode: .readWrite) else { return }
+            var i: Int64 = 0
+            // Bounded, so that a debug build's catch-up afterwards stays short.
+            while !stop.isSet, i < 1_500 {
+                let rows = i % 50 == 49 ? 500 : 2
+                try? c.execute("BEGIN IMMEDIATE")
+                for r in 0..<Int64(rows) {
+                    try? c.execute("INSERT OR REPLACE INTO items(id, name) VALUES (?, ?)", [.integer((i * 7 + r) % 3_000), .string("n\(i)")])
+                }
+                try? c.execute("COMMIT")
+                i += 1
+            }
+        }
+        writer.start()
+        let deadline = Date().addingTimeInterval(3)
+        // A debug build may never catch up with this writer: each call is bounded by the deadline.
+        while Date() < deadline, h.capture.statistics.barrierCycles < 3 {
+            _ = try h.capture.captureAvailable(until: { Date() >= deadline })
+        }
+        stop.set()
+        while !stop.isFinished { usleep(1_000) }
+        try h.capture.captureAvailable()
+        XCTAssertGreaterThan(h.capture.statistics.barrierCycles, 0, "the WAL passed the threshold, so barrier cycles ran")
+        XCTAssertLessThanOrEqual(h.capture.statistics.mostFramesReadUnderBarrier, WALCapture.barrierReadLimitFrames)
+        try Self.assertReplicaConsistent(h)
+    }
+
     /// A transaction larger than the batch is appended in several batches, as one group.
     func testATransactionLargerThanABatchIsOneGroup() throws {
         var h = try Harness(prefix: "wal-big", batchSize: 100)

@@ -50,14 +50,36 @@ extension WALCapture {
            p.frameIndex < done.frame + options.checkpointThresholdFrames {
             return 0
         }
-        guard try acquireBarrier() else {
+        // While it waits for the lock, the agent keeps up with what the service commits, so
+        // that what is left to read under the barrier is a few frames, not everything a busy
+        // service wrote during the wait (that reading, and its durable append, would block the
+        // service's writers).
+        var appended = 0
+        let acquired = try acquireBarrier { backlog in
+            guard backlog > Self.barrierReadLimitFrames, self.pendingEpoch == nil else { return }
+            appended += try self.advance().appended
+        }
+        guard acquired else {
             logger.debug("\(sourcePath): barrier not acquired within \(options.barrierWaitMilliseconds) ms; WAL at frame \(position?.frameIndex ?? 0)")
-            return 0
+            return appended
+        }
+        if unreadFrames() > Self.barrierReadLimitFrames {
+            try barrier.execute("ROLLBACK")
+            logger.debug("\(sourcePath): barrier released at once: more than \(Self.barrierReadLimitFrames) frames to read under it")
+            return appended
         }
         let started = DispatchTime.now().uptimeNanoseconds
-        var appended = 0
+        statistics.barrierCycles += 1
+        defer {
+            let held = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
+            statistics.longestBarrierMilliseconds = max(statistics.longestBarrierMilliseconds, held)
+        }
         do {
-            appended = try readAndCapture().appended
+            let before = position
+            appended += try readAndCapture().appended
+            if let before, let after = position, after.header.saltBytes == before.header.saltBytes {
+                statistics.mostFramesReadUnderBarrier = max(statistics.mostFramesReadUnderBarrier, after.frameIndex - before.frameIndex)
+            }
             // Bound the barrier: copy only a short tail under it. When more is left (the
             // service's own checkpoint held the copy back), give up and try again later.
             let left = (walIndex?.lastCommittedFrame()).map { Int($0.frame) - Int(checkpointInfo()?.backfilledFrames ?? 0) } ?? 0
@@ -84,7 +106,17 @@ extension WALCapture {
     }
 
     /// At most this many frames are copied into the database file under the barrier.
-    static let barrierCopyLimitFrames = 64
+    public static let barrierCopyLimitFrames = 64
+    /// At most this many frames are read (and their events appended) under the barrier.
+    public static let barrierReadLimitFrames = 64
+
+    /// Committed frames of the current WAL generation past ``position`` (wal-index `mxFrame`);
+    /// `Int.max` when the wal-index names another generation or cannot be read.
+    func unreadFrames() -> Int {
+        guard let p = position, let last = walIndex?.lastCommittedFrame() else { return position == nil ? 0 : .max }
+        guard last.salts == p.header.saltBytes else { return .max }
+        return max(0, Int(last.frame) - p.frameIndex)
+    }
 
     /// Tries to take the write lock (`BEGIN IMMEDIATE`) for up to `waitMilliseconds`
     /// (default ``Options/barrierWaitMilliseconds``), one attempt every 200 µs without SQLite's busy
@@ -93,18 +125,27 @@ extension WALCapture {
     /// each commit it would almost never land in the gap; frequent short attempts do.
     /// Waiting blocks nobody: the agent holds nothing meanwhile.
     /// - Returns: whether the barrier is held.
-    func acquireBarrier(waitMilliseconds: Int32? = nil) throws -> Bool {
+    /// - Parameter whileWaiting: called between attempts, at most every millisecond, with the
+    ///   number of committed frames not yet read (``unreadFrames()``), so the caller can keep up.
+    func acquireBarrier(waitMilliseconds: Int32? = nil, whileWaiting: ((Int) throws -> Void)? = nil) throws -> Bool {
         try barrier.setBusyTimeout(milliseconds: 0)
         defer { try? barrier.setBusyTimeout(milliseconds: options.busyTimeoutMilliseconds) }
         let wait = waitMilliseconds ?? options.barrierWaitMilliseconds
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, wait)) * 1_000_000
+        var lastCall: UInt64 = 0
         while true {
             do {
                 try barrier.execute("BEGIN IMMEDIATE")
                 return true
             } catch let e as SQLiteError where e.isBusy {
-                if DispatchTime.now().uptimeNanoseconds >= deadline { return false }
-                usleep(200)
+                let now = DispatchTime.now().uptimeNanoseconds
+                if now >= deadline { return false }
+                if let whileWaiting, now - lastCall >= 1_000_000 {
+                    try whileWaiting(unreadFrames())
+                    lastCall = DispatchTime.now().uptimeNanoseconds
+                } else {
+                    usleep(200)
+                }
             }
         }
     }

@@ -55,6 +55,14 @@ public final class WALCapture {
         public var events = 0
         /// Durable appends to the log (each one a log transaction and its fsync).
         public var appends = 0
+        /// Barrier cycles run (the agent held the service's write lock to let the WAL restart).
+        public var barrierCycles = 0
+        /// The most WAL frames read (and their events appended) while one barrier was held;
+        /// at most ``WALCapture/barrierReadLimitFrames``.
+        public var mostFramesReadUnderBarrier = 0
+        /// The longest a barrier was held, in milliseconds (reading, appending, the
+        /// checkpoint of at most ``WALCapture/barrierCopyLimitFrames`` frames and its fsyncs).
+        public var longestBarrierMilliseconds = 0.0
         /// Seconds spent appending to the log (JSON encoding and the durable insert); the rest
         /// of the capture's time is reading and decoding.
         public var appendSeconds = 0.0
@@ -165,8 +173,15 @@ public final class WALCapture {
     /// docs/wal-capture.md, "Positions, restarts and resync epochs"). The log stays open.
     public func close() throws {
         var caughtUp = false
-        if started, pendingEpoch == nil, (try? acquireBarrier()) == true {
-            caughtUp = (try? readAndCapture())?.caughtUp == true && pendingEpoch == nil
+        // As in a barrier cycle: keep up while waiting, and read only a short tail under the
+        // lock (the service's writers wait for it); with more left, stop without the marker.
+        let acquired = started && pendingEpoch == nil && (try? acquireBarrier(whileWaiting: { backlog in
+            if backlog > Self.barrierReadLimitFrames, self.pendingEpoch == nil { _ = try self.advance() }
+        })) == true
+        if acquired {
+            if unreadFrames() <= Self.barrierReadLimitFrames {
+                caughtUp = (try? readAndCapture())?.caughtUp == true && pendingEpoch == nil
+            }
             try? barrier.execute("ROLLBACK")
         }
         for c in pins { try? c.execute("ROLLBACK"); try c.close() }
