@@ -73,7 +73,11 @@ struct SinkCommand {
         guard FileManager.default.fileExists(atPath: logPath) else {
             throw UsageError("\(logPath): no such file; give the path of an event log written by cdc-agent run")
         }
-        let log = try EventLog(path: logPath, readOnly: !(resnapshotOnGap || fromSnapshot))
+        // Write access lets the sink acknowledge its offset (cdc-agent status lists it) and
+        // request snapshots; a log it may only read is read all the same.
+        let log = resnapshotOnGap || fromSnapshot
+            ? try EventLog(path: logPath)
+            : try (try? EventLog(path: logPath)) ?? EventLog(path: logPath, readOnly: true)
         defer { try? log.close() }
         try SQLiteSink.validate(projection, against: log, logger: logger)
         let folder = (replicaPath as NSString).deletingLastPathComponent
@@ -104,8 +108,9 @@ struct SinkCommand {
                 try sink.follow(log, batchSize: batchSize, gapPolicy: gapPolicy, pollInterval: interval) { StopSignal.isRaised }
             } else {
                 let count = try sink.sync(from: log, batchSize: batchSize, gapPolicy: gapPolicy, pollInterval: interval) { StopSignal.isRaised }
-                let applied = try sink.appliedLSN
-                logger.info("applied \(count) event(s); replica at LSN \(applied)")
+                let progress = try sink.progress
+                let age = progress.lagSeconds().map { String(format: " (newest applied event %.1f s old)", $0) } ?? ""
+                logger.info("applied \(count) event(s); replica at LSN \(progress.appliedLSN)\(age)")
             }
         } catch {
             let appliedNothing = ((try? sink.appliedLSN) ?? .zero) == .zero
