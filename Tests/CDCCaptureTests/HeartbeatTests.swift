@@ -9,23 +9,8 @@ import XCTest
 /// any event, keep the capture position exact (restarts resume, a new log continues LSNs),
 /// and retention treats them as events. `--once` runs emit none.
 final class HeartbeatTests: XCTestCase {
-    /// Runs `capture`'s daemon on another thread while `body` runs, then stops it.
     func whileDaemonRuns(_ capture: AgentCapture, _ options: DaemonOptions, _ body: () throws -> Void) throws {
-        let stop = Flag(), finished = Flag()
-        let box = CaptureBox(capture)
-        let thread = Thread {
-            do { try box.capture.run(until: { stop.isSet }, options: options) } catch { box.failure = error }
-            finished.set()
-        }
-        thread.start()
-        defer {
-            stop.set()
-            while !finished.isSet { usleep(1_000) }
-        }
-        try body()
-        stop.set()
-        while !finished.isSet { usleep(1_000) }
-        if let failure = box.failure { throw failure }
+        try runWhileDaemon(capture, options, body)
     }
 
     func makeWALSource(_ tmp: TemporaryFolder) throws -> (Connection, EventLog, WALCapture) {
@@ -164,6 +149,26 @@ final class HeartbeatTests: XCTestCase {
         XCTAssertEqual(Set(after.map(\.typeName)), ["heartbeat"])
         try capture.close()
     }
+}
+
+/// Runs `capture`'s daemon on another thread while `body` runs, then stops it and waits.
+/// - Throws: what `body` throws, else what the daemon threw.
+func runWhileDaemon(_ capture: AgentCapture, _ options: DaemonOptions, _ body: () throws -> Void) throws {
+    let stop = Flag(), finished = Flag()
+    let box = CaptureBox(capture)
+    let thread = Thread {
+        do { try box.capture.run(until: { stop.isSet }, options: options) } catch { box.failure = error }
+        finished.set()
+    }
+    thread.start()
+    defer {
+        stop.set()
+        while !finished.isSet { usleep(1_000) }
+    }
+    try body()
+    stop.set()
+    while !finished.isSet { usleep(1_000) }
+    if let failure = box.failure { throw failure }
 }
 
 /// A flag set on one thread and read on another.
