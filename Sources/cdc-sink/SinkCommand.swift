@@ -30,6 +30,9 @@ struct SinkCommand {
                                 replaying the log's whole history (the agent must be running;
                                 needs write access to the log)
         Without --follow it applies what the log holds and exits 0.
+        When it may write to the log, the sink reports its offset there (at most once a
+        second), so `cdc-agent status` lists it with its lag; a read-only log is read all
+        the same.
         Start the agent first: the sink reads the log the agent creates.
         exit status: 0 done, 1 applying failed (e.g. a schema change the sink cannot take;
         the message says what to do), 2 usage or input error
