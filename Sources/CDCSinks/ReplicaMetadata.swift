@@ -4,8 +4,10 @@ import Foundation
 
 /// The sink's bookkeeping inside the replica database, next to the read-model tables:
 ///
-/// - `_cdc_sink_offset(source, lsn, updated_ms)`: the applied LSN of the one source this
-///   replica follows, written in the same transaction as the rows it covers.
+/// - `_cdc_sink_offset(source, lsn, updated_ms, event_ts_ms)`: the applied LSN of the one
+///   source this replica follows, written in the same transaction as the rows it covers,
+///   and the `ts_ms` of the event at that LSN (a heartbeat's, when the source is idle), from
+///   which the sink's lag in seconds is measured.
 /// - `_cdc_row_versions(tbl, key, version, deleted)`: the row version (LSN) per source table
 ///   and key (``RowKey/storedValue``), kept also for deleted or filtered-out rows (tombstones), so a
 ///   replayed older event never resurrects or overwrites a newer state.
@@ -33,10 +35,14 @@ final class ReplicaMetadata {
         self.replicaPath = replicaPath
         try connection.transaction {
             try connection.execute("""
-                CREATE TABLE IF NOT EXISTS _cdc_sink_offset(source TEXT PRIMARY KEY, lsn INTEGER NOT NULL, updated_ms INTEGER NOT NULL) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS _cdc_sink_offset(source TEXT PRIMARY KEY, lsn INTEGER NOT NULL, updated_ms INTEGER NOT NULL, event_ts_ms INTEGER) WITHOUT ROWID;
                 CREATE TABLE IF NOT EXISTS _cdc_row_versions(tbl TEXT NOT NULL, key NOT NULL, version INTEGER NOT NULL, deleted INTEGER NOT NULL, PRIMARY KEY(tbl, key)) WITHOUT ROWID;
                 CREATE TABLE IF NOT EXISTS _cdc_sink_tables(tbl TEXT PRIMARY KEY, schema_version INTEGER NOT NULL, floor INTEGER NOT NULL) WITHOUT ROWID;
                 """)
+            // Replicas made before event_ts_ms existed get the column (NULL until the next batch).
+            if try !connection.query("PRAGMA table_info(_cdc_sink_offset)").contains(where: { $0[1].stringValue == "event_ts_ms" }) {
+                try connection.execute("ALTER TABLE _cdc_sink_offset ADD COLUMN event_ts_ms INTEGER")
+            }
         }
         try reload()
     }
@@ -46,9 +52,11 @@ final class ReplicaMetadata {
         ON CONFLICT(tbl, key) DO UPDATE SET version = excluded.version, deleted = excluded.deleted
         WHERE excluded.version > _cdc_row_versions.version
         """
+    // The event time follows the LSN: a replayed older batch leaves both as they were.
     private static let offsetSQL = """
-        INSERT INTO _cdc_sink_offset(source, lsn, updated_ms) VALUES (?1, ?2, ?3)
-        ON CONFLICT(source) DO UPDATE SET lsn = max(lsn, excluded.lsn), updated_ms = excluded.updated_ms
+        INSERT INTO _cdc_sink_offset(source, lsn, updated_ms, event_ts_ms) VALUES (?1, ?2, ?3, ?4)
+        ON CONFLICT(source) DO UPDATE SET lsn = max(lsn, excluded.lsn), updated_ms = excluded.updated_ms,
+            event_ts_ms = CASE WHEN excluded.lsn >= lsn THEN excluded.event_ts_ms ELSE event_ts_ms END
         """
     private static let tableSQL = """
         INSERT INTO _cdc_sink_tables(tbl, schema_version, floor) VALUES (?1, ?2, ?3)
@@ -101,10 +109,21 @@ final class ReplicaMetadata {
         }
     }
 
-    /// Stores the offset (never lowering it); call inside the batch's transaction.
-    func storeOffset(_ lsn: LSN) throws {
+    /// Stores the offset (never lowering it) and the `ts_ms` of the event at it; call inside
+    /// the batch's transaction.
+    func storeOffset(_ lsn: LSN, eventTimestampMilliseconds: Int64? = nil) throws {
         guard let source else { return }
-        try statement(Self.offsetSQL).run([.string(source), .integer(lsn.rawValue), .integer(Int64((Date().timeIntervalSince1970 * 1000).rounded()))])
+        try statement(Self.offsetSQL).run([.string(source), .integer(lsn.rawValue), .integer(Int64((Date().timeIntervalSince1970 * 1000).rounded())),
+                                           eventTimestampMilliseconds.map { .integer($0) } ?? .null])
+    }
+
+    /// The offset, the `ts_ms` of the event at it and when it was stored (`nil` before the
+    /// first batch).
+    func progress() throws -> (lsn: LSN, eventTimestampMilliseconds: Int64?, updatedMilliseconds: Int64)? {
+        guard let row = try connection.query("SELECT lsn, event_ts_ms, updated_ms FROM _cdc_sink_offset").first,
+              case .integer(let lsn) = row[0], case .integer(let updated) = row[2] else { return nil }
+        let ts: Int64? = if case .integer(let t) = row[1] { t } else { nil }
+        return (LSN(lsn), ts, updated)
     }
 
     /// Records `version` for a key when it is newer than the stored one.

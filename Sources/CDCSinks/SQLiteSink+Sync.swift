@@ -39,6 +39,10 @@ extension SQLiteSink {
 
     /// Applies every event the log holds after ``appliedLSN``, in batches of one transaction each.
     ///
+    /// The committed offset is acknowledged to the log (``EventLog/acknowledge(sink:offset:eventTimestampMilliseconds:now:)``,
+    /// under ``acknowledgementName``) at most once a second and at the end, when the log was
+    /// opened with write access; a read-only log is read all the same.
+    ///
     /// - Parameters:
     ///   - log: the event log to read.
     ///   - batchSize: events per transaction.
@@ -55,14 +59,18 @@ extension SQLiteSink {
         var isResynchronizing = false
         let reader = try ReadAheadReader(log: log)
         defer { reader.close() }
-        return try drain(log, reader: reader, position: &position, isResynchronizing: &isResynchronizing, batchSize: batchSize, gapPolicy: gapPolicy, pollInterval: pollInterval, until: shouldStop)
+        let acknowledger = SinkAcknowledger(name: acknowledgementName, logger: logger)
+        defer { acknowledger.send(to: log) }
+        return try drain(log, reader: reader, acknowledger: acknowledger, position: &position, isResynchronizing: &isResynchronizing, batchSize: batchSize, gapPolicy: gapPolicy, pollInterval: pollInterval, until: shouldStop)
     }
 
     /// Applies events as they arrive until `shouldStop` returns `true`.
     ///
     /// Between batches the sink polls the log's change counter (`PRAGMA data_version`, a
     /// read of shared memory) every `pollInterval`, so a new commit is applied within about
-    /// one interval, without a fixed long sleep.
+    /// one interval, without a fixed long sleep. The committed offset is acknowledged to the
+    /// log as by ``sync(from:batchSize:gapPolicy:pollInterval:until:)``, and once more when
+    /// the sink goes idle or stops.
     ///
     /// - Parameters:
     ///   - log: the event log to follow.
@@ -78,23 +86,28 @@ extension SQLiteSink {
         var total = 0, lastProgress = Date()
         let reader = try ReadAheadReader(log: log)
         defer { reader.close() }
+        let acknowledger = SinkAcknowledger(name: acknowledgementName, logger: logger)
+        defer { acknowledger.send(to: log) }
         logger.info("following \(log.path) from LSN \(position) (checking every \(pollInterval); SIGTERM or SIGINT stops)")
         defer { logger.info("stopping after \(total) event(s); replica at LSN \(position)") }
         while !shouldStop() {
             let counter = try log.changeCounter()
-            total += try drain(log, reader: reader, position: &position, isResynchronizing: &isResynchronizing, batchSize: batchSize, gapPolicy: gapPolicy, pollInterval: pollInterval, until: shouldStop)
+            total += try drain(log, reader: reader, acknowledger: acknowledger, position: &position, isResynchronizing: &isResynchronizing, batchSize: batchSize, gapPolicy: gapPolicy, pollInterval: pollInterval, until: shouldStop)
             if Date().timeIntervalSince(lastProgress) >= 5 {
                 lastProgress = Date()
-                logger.info("\(total) event(s) applied so far; replica at LSN \(position)")
+                let lag = (try? progress.lagSeconds()).flatMap { $0 }.map { String(format: ", newest applied event %.1f s old", $0) } ?? ""
+                logger.info("\(total) event(s) applied so far; replica at LSN \(position)\(lag)")
             }
             while !shouldStop() {
+                // Idle: the offset an interval-limited acknowledgement held back goes out now.
+                acknowledger.sendIfDue(to: log)
                 Self.sleep(pollInterval)
                 if try log.changeCounter() != counter { break }
             }
         }
     }
 
-    private func drain(_ log: EventLog, reader: ReadAheadReader, position: inout LSN, isResynchronizing: inout Bool, batchSize: Int, gapPolicy: GapPolicy, pollInterval: Duration, until shouldStop: () -> Bool) throws -> Int {
+    private func drain(_ log: EventLog, reader: ReadAheadReader, acknowledger: SinkAcknowledger, position: inout LSN, isResynchronizing: inout Bool, batchSize: Int, gapPolicy: GapPolicy, pollInterval: Duration, until shouldStop: () -> Bool) throws -> Int {
         var total = 0
         while !shouldStop() {
             let events: [Event]
@@ -112,6 +125,8 @@ extension SQLiteSink {
             }
             guard let last = events.last else { return total }
             try apply(events)
+            acknowledger.committed(events.max { $0.lsn < $1.lsn } ?? last)
+            acknowledger.sendIfDue(to: log)
             position = max(position, last.lsn)
             total += events.count
             if isResynchronizing, events.contains(where: { if case .snapshotEnd = $0.body { return true } else { return false } }) {

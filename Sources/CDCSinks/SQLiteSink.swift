@@ -111,13 +111,13 @@ public final class SQLiteSink {
         var summary = ApplySummary()
         do {
             try connection.transaction(.immediate) {
-                var highest = LSN.zero
+                var highest = events[0]
                 for event in events {
                     try metadata.checkSource(event.source.service)
                     try apply(event, into: &summary)
-                    highest = max(highest, event.lsn)
+                    if event.lsn > highest.lsn { highest = event }
                 }
-                try metadata.storeOffset(highest)
+                try metadata.storeOffset(highest.lsn, eventTimestampMilliseconds: highest.timestampMilliseconds)
             }
         } catch {
             // The transaction rolled back: drop what memory holds about tables and versions.

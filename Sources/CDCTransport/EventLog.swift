@@ -21,6 +21,10 @@ import Foundation
 ///   exactly after the last durable event.
 /// - `cdc_snapshot_requests`: sinks that fell behind retention ask the agent for a new
 ///   snapshot epoch here.
+/// - `cdc_sink_acks(sink, lsn, event_ts_ms, acked_ms)`: how far each sink has applied, as
+///   the sinks report it (EventLog+Acknowledgements.swift); absent from logs made before it,
+///   until a sink acknowledges.
+/// - `cdc_events_markers`: a partial index of the snapshot markers (EventLog+Progress.swift).
 ///
 /// The file is in WAL mode with `synchronous=FULL`: an append that returned is on disk.
 /// One writer (the agent); any number of readers.
@@ -99,6 +103,8 @@ public final class EventLog {
                 CREATE TABLE cdc_agent_state(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
                 CREATE TABLE cdc_snapshot_requests(id INTEGER PRIMARY KEY, requested_ms INTEGER NOT NULL, requester TEXT NOT NULL, tables TEXT NOT NULL, served_epoch INTEGER);
                 """)
+            try c.execute(acknowledgementsTableSQL)
+            try c.execute(markerIndexSQL)
             try c.execute("INSERT INTO cdc_log_meta VALUES ('format', ?), ('pruned_through', 0), ('created_ms', ?), ('log_id', ?)",
                           [.integer(formatVersion), .integer(nowMilliseconds()), .string(makeLogID())])
         }
@@ -187,13 +193,7 @@ public final class EventLog {
     /// it on every later one.
     /// - Throws: ``EventLogError/sourceMismatch`` when the log belongs to another source.
     public func claim(for source: SourceInfo) throws {
-        // The path as a canonical absolute path: `st/src.db`, `./st/src.db` and the absolute
-        // path are one source.
-        var database = source.database
-        if !database.hasPrefix("file:") {
-            database = URL(fileURLWithPath: database).standardizedFileURL.resolvingSymlinksInPath().path
-        }
-        let identity = "\(source.service) (\(database))"
+        let identity = "\(source.service) (\(Self.canonicalSourcePath(source.database)))"
         try connection.transaction {
             if let existing = try connection.scalar("SELECT value FROM cdc_log_meta WHERE key = 'source'")?.stringValue {
                 guard existing == identity else { throw EventLogError.sourceMismatch(path: path, expected: identity, found: existing) }
@@ -201,11 +201,30 @@ public final class EventLog {
                 try connection.execute("INSERT INTO cdc_log_meta VALUES ('source', ?), ('source_service', ?)", [.string(identity), .string(source.service)])
             }
         }
+        // Only the agent claims a log, and only it needs to find the newest epoch marker fast.
+        try addMarkerIndexIfMissing()
     }
 
     /// The service name of the source this log belongs to, once an agent claimed it.
     public func sourceService() throws -> String? {
         try connection.scalar("SELECT value FROM cdc_log_meta WHERE key = 'source_service'")?.stringValue
+    }
+
+    /// The source database this log belongs to, as ``canonicalSourcePath(_:)`` of the path
+    /// the agent was given, once an agent claimed it.
+    /// - Throws: ``SQLiteError``.
+    public func sourceDatabasePath() throws -> String? {
+        guard let service = try sourceService(),
+              let identity = try connection.scalar("SELECT value FROM cdc_log_meta WHERE key = 'source'")?.stringValue,
+              identity.hasPrefix(service + " ("), identity.hasSuffix(")") else { return nil }
+        return String(identity.dropFirst(service.count + 2).dropLast())
+    }
+
+    /// A source path as the log records it: absolute, standardized, symlinks resolved, so
+    /// `st/src.db`, `./st/src.db` and the absolute path are one source (a `file:` URI is kept
+    /// as given).
+    public static func canonicalSourcePath(_ path: String) -> String {
+        path.hasPrefix("file:") ? path : URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
     }
 
     // MARK: - Writing

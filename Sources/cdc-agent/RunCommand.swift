@@ -10,7 +10,8 @@ struct RunCommand {
         usage: cdc-agent run --db PATH --log EVENTS.db [--mode wal|triggers] [--service NAME]
                              [--once] [--batch-size N] [--poll-interval 10ms]
                              [--retain-age 7d] [--retain-size SIZE] [--busy-timeout 5s]
-                             [--linger 5ms]
+                             [--linger 5ms] [--heartbeat-interval 10s]
+                             [--metrics-file PATH] [--metrics-interval 15s]
 
         Captures every committed row change of the source (which must be in WAL mode) into
         the event log. The first run, and any run after a loss of continuity, emits a
@@ -30,6 +31,13 @@ struct RunCommand {
           --linger D          WAL mode: after an append, let commits gather this long before
                               capturing again (group commit; default 5ms, 0 disables). A
                               commit after a quiet spell is captured at once.
+          --heartbeat-interval D  append a heartbeat event after D without any append, so
+                              sinks can measure their lag in seconds while the source is
+                              idle (default 10s; 0 disables; never with --once)
+          --metrics-file PATH write the status (cdc-agent status) as a Prometheus text file
+                              for node_exporter's textfile collector, replaced atomically
+                              (its folder must exist; daemon only)
+          --metrics-interval D  how often the metrics file is rewritten (default 15s)
         A sink whose offset falls behind what retention removed stops with a clear error, or
         with --resnapshot-on-gap asks this agent for a new snapshot epoch.
         Without --once it runs until SIGTERM or SIGINT, finishes the batch in hand and exits 0.
@@ -45,6 +53,9 @@ struct RunCommand {
     var retention: RetentionPolicy
     var busyTimeoutMilliseconds: Int32
     var lingerMilliseconds: Int
+    var heartbeatIntervalMilliseconds: Int64
+    var metricsFilePath: String?
+    var metricsIntervalMilliseconds: Int64
 
     static func parse(_ arguments: [String]) throws -> RunCommand? {
         var scanner = ArgumentScanner(command: "cdc-agent run", arguments: arguments)
@@ -60,7 +71,22 @@ struct RunCommand {
         let size = try scanner.size("--retain-size")
         let busy = try scanner.duration("--busy-timeout") ?? 5000
         let linger = try scanner.duration("--linger") ?? Int64(WALCapture.Options().lingerMilliseconds)
+        let heartbeat = try scanner.duration("--heartbeat-interval") ?? DaemonOptions.defaultHeartbeatIntervalMilliseconds
+        let metricsFile = try scanner.value("--metrics-file")
+        let metricsInterval = try scanner.duration("--metrics-interval") ?? DaemonOptions.defaultMetricsIntervalMilliseconds
         try scanner.finish()
+        guard heartbeat == 0 || (100...86_400_000).contains(heartbeat) else {
+            throw UsageError("cdc-agent run: --heartbeat-interval must be 0 (off) or between 100ms and 1d")
+        }
+        guard (1_000...86_400_000).contains(metricsInterval) else { throw UsageError("cdc-agent run: --metrics-interval must be between 1s and 1d") }
+        if let metricsFile {
+            guard !once else { throw UsageError("cdc-agent run: --metrics-file is for the daemon; drop --once, or run cdc-agent status") }
+            let folder = (metricsFile as NSString).deletingLastPathComponent
+            var isFolder: ObjCBool = false
+            guard folder.isEmpty || (FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) && isFolder.boolValue) else {
+                throw UsageError("\(metricsFile): folder \(folder) does not exist; create it or give another --metrics-file path")
+            }
+        }
         guard linger <= 1_000 else { throw UsageError("cdc-agent run: --linger must be at most 1s") }
         guard busy <= 3_600_000 else { throw UsageError("cdc-agent run: --busy-timeout must be at most 1h") }
         if let size, size < 4096 { throw UsageError("cdc-agent run: --retain-size must be at least 4KB") }
@@ -72,7 +98,8 @@ struct RunCommand {
             guard let m = CaptureMode(rawValue: modeText) else { throw UsageError("cdc-agent run: --mode must be wal or triggers, not \(modeText)") }
             mode = m
         }
-        return RunCommand(databasePath: db, logPath: log, mode: mode, service: service, once: once, batchSize: Int(batch), pollIntervalMilliseconds: Int(poll), retention: retention, busyTimeoutMilliseconds: Int32(busy), lingerMilliseconds: Int(linger))
+        return RunCommand(databasePath: db, logPath: log, mode: mode, service: service, once: once, batchSize: Int(batch), pollIntervalMilliseconds: Int(poll), retention: retention, busyTimeoutMilliseconds: Int32(busy), lingerMilliseconds: Int(linger),
+                          heartbeatIntervalMilliseconds: heartbeat, metricsFilePath: metricsFile, metricsIntervalMilliseconds: metricsInterval)
     }
 
     func run() throws -> ExitCode {
@@ -99,14 +126,16 @@ struct RunCommand {
             capture = try WALCapture(sourcePath: databasePath, log: log, service: service, logger: logger, options: options)
         }
         if once {
-            let n = try capture.captureAvailable()
-            let removed = try log.apply(retention)
+            let (n, removed) = try capture.captureOnce(retention: retention)
             if removed > 0 { logger.info("\(logPath): retention removed \(removed) event(s)") }
             logger.info("\(databasePath): captured \(n) event(s) into \(logPath) (\(mode.rawValue) mode)")
         } else {
             StopSignal.install()
             logger.info("\(databasePath): capturing (\(mode.rawValue) mode) into \(logPath) (polling every \(pollIntervalMilliseconds) ms; SIGTERM or SIGINT stops)")
-            try capture.run(until: { StopSignal.isRaised }, pollIntervalMilliseconds: pollIntervalMilliseconds, retention: retention)
+            let options = DaemonOptions(pollIntervalMilliseconds: pollIntervalMilliseconds, retention: retention,
+                                        heartbeatIntervalMilliseconds: heartbeatIntervalMilliseconds,
+                                        metricsFilePath: metricsFilePath, metricsIntervalMilliseconds: metricsIntervalMilliseconds)
+            try capture.run(until: { StopSignal.isRaised }, options: options)
         }
         try capture.close()
         try log.close()

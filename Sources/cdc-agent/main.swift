@@ -11,6 +11,7 @@ let usage = """
       install    create the change table and triggers in a source database
       uninstall  remove everything install added
       run        capture changes into an event log (daemon, or --once)
+      status     print the source's, the log's and the sinks' positions and lag
 
     `cdc-agent <command> --help` shows the command's options.
     """
@@ -23,6 +24,7 @@ runCommand("cdc-agent") {
     case "install": return try InstallCommand.parse(arguments)?.run() ?? .success
     case "uninstall": return try UninstallCommand.parse(arguments)?.run() ?? .success
     case "run": return try RunCommand.parse(arguments)?.run() ?? .success
+    case "status": return try StatusCommand.parse(arguments)?.run() ?? .success
     case "--help", "-h", "help":
         print(usage)
         return .success

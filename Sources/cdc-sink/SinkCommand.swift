@@ -30,6 +30,9 @@ struct SinkCommand {
                                 replaying the log's whole history (the agent must be running;
                                 needs write access to the log)
         Without --follow it applies what the log holds and exits 0.
+        When it may write to the log, the sink reports its offset there (at most once a
+        second), so `cdc-agent status` lists it with its lag; a read-only log is read all
+        the same.
         Start the agent first: the sink reads the log the agent creates.
         exit status: 0 done, 1 applying failed (e.g. a schema change the sink cannot take;
         the message says what to do), 2 usage or input error
@@ -73,7 +76,11 @@ struct SinkCommand {
         guard FileManager.default.fileExists(atPath: logPath) else {
             throw UsageError("\(logPath): no such file; give the path of an event log written by cdc-agent run")
         }
-        let log = try EventLog(path: logPath, readOnly: !(resnapshotOnGap || fromSnapshot))
+        // Write access lets the sink acknowledge its offset (cdc-agent status lists it) and
+        // request snapshots; a log it may only read is read all the same.
+        let log = resnapshotOnGap || fromSnapshot
+            ? try EventLog(path: logPath)
+            : try (try? EventLog(path: logPath)) ?? EventLog(path: logPath, readOnly: true)
         defer { try? log.close() }
         try SQLiteSink.validate(projection, against: log, logger: logger)
         let folder = (replicaPath as NSString).deletingLastPathComponent
@@ -104,8 +111,9 @@ struct SinkCommand {
                 try sink.follow(log, batchSize: batchSize, gapPolicy: gapPolicy, pollInterval: interval) { StopSignal.isRaised }
             } else {
                 let count = try sink.sync(from: log, batchSize: batchSize, gapPolicy: gapPolicy, pollInterval: interval) { StopSignal.isRaised }
-                let applied = try sink.appliedLSN
-                logger.info("applied \(count) event(s); replica at LSN \(applied)")
+                let progress = try sink.progress
+                let age = progress.lagSeconds().map { String(format: " (newest applied event %.1f s old)", $0) } ?? ""
+                logger.info("applied \(count) event(s); replica at LSN \(progress.appliedLSN)\(age)")
             }
         } catch {
             let appliedNothing = ((try? sink.appliedLSN) ?? .zero) == .zero

@@ -186,36 +186,44 @@ public final class ChangeTableCapture {
     }
 
     /// Runs as a daemon: captures, then polls `PRAGMA data_version` of the source (and the
-    /// log's, for snapshot requests) every `pollIntervalMilliseconds`, capturing whenever
-    /// another connection committed. Returns when `stop()` is true, after the batch in hand.
+    /// log's, for snapshot requests) every `options.pollIntervalMilliseconds`, capturing
+    /// whenever another connection committed. Returns when `stop()` is true, after the batch
+    /// in hand.
     ///
-    /// Busy errors (the service holding its write lock beyond the busy timeout) are retried
-    /// with back-off instead of ending the loop.
+    /// Between captures it applies the retention, appends a heartbeat when nothing was
+    /// appended for `options.heartbeatIntervalMilliseconds`, and rewrites the metrics file
+    /// (``DaemonOptions``). Busy errors (the service holding its write lock beyond the busy
+    /// timeout) are retried with back-off instead of ending the loop, and recorded as the
+    /// agent's last error, as is any error that ends it.
     ///
-    /// - Parameter retention: applied to the log every `retention.intervalMilliseconds`
-    ///   (`nil` keeps everything).
     /// - Throws: any other error of ``captureAvailable()``.
-    public func run(until stop: () -> Bool, pollIntervalMilliseconds: Int = 10, retention: RetentionPolicy? = nil) throws {
-        var chores = DaemonChores(log: log, retention: retention, logger: logger)
+    public func run(until stop: () -> Bool, options: DaemonOptions) throws {
+        var chores = DaemonChores(log: log, options: options, logger: logger)
         var lastSourceVersion: Int64 = -1
         var lastLogVersion: Int64 = -1
+        defer { chores.writeMetricsIfDue(force: true) { try status() } }
         while !stop() {
+            chores.writeMetricsIfDue { try status() }
             do {
                 let sourceVersion = try connection.dataVersion()
                 let logVersion = try log.changeCounter()
                 if sourceVersion != lastSourceVersion || logVersion != lastLogVersion || pendingSnapshot != nil || chores.isBackingOff {
                     lastSourceVersion = sourceVersion
                     lastLogVersion = logVersion
-                    try captureAvailable(until: stop)
+                    chores.noteAppended(try captureAvailable(until: stop))
                 }
                 try chores.applyRetentionIfDue()
                 chores.succeeded()
+                try chores.heartbeatIfDue { try emitHeartbeat() }
             } catch let error as SQLiteError where error.isBusy {
                 chores.backOff(after: error)
                 continue
+            } catch {
+                chores.record(error)
+                throw error
             }
             if stop() { break }
-            usleep(UInt32(max(1, pollIntervalMilliseconds)) * 1000)
+            usleep(UInt32(max(1, options.pollIntervalMilliseconds)) * 1000)
         }
         logger.info("\(sourcePath): stopping after \(totalEvents) event(s); change seq \(consumedSeq)")
     }

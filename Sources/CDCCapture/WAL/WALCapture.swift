@@ -36,7 +36,7 @@ public final class WALCapture {
         /// the next capture. The wait blocks nobody (the agent holds nothing while it waits);
         /// a service that writes without pause needs one, or the WAL could never restart.
         public var barrierWaitMilliseconds: Int32 = 100
-        /// How long the daemon (``WALCapture/run(until:pollIntervalMilliseconds:retention:)``)
+        /// How long the daemon (``WALCapture/run(until:options:)``)
         /// lets commits gather after an append before it captures again: the group commit
         /// of Kafka's `linger.ms`. A service committing one row at a time otherwise costs the
         /// agent a wake-up, two read transactions and a durable append (with its fsync) per
@@ -66,6 +66,8 @@ public final class WALCapture {
         /// Seconds spent appending to the log (JSON encoding and the durable insert); the rest
         /// of the capture's time is reading and decoding.
         public var appendSeconds = 0.0
+        /// Heartbeats appended by the daemon (not counted in ``events``).
+        public var heartbeats = 0
     }
 
     /// What the capture has done so far.
@@ -73,7 +75,8 @@ public final class WALCapture {
 
     /// The source database path as given.
     public let sourcePath: String
-    let log: EventLog
+    /// The event log the capture appends to.
+    public let log: EventLog
     let logger: Logger
     let options: Options
     let source: SourceInfo
@@ -226,21 +229,30 @@ public final class WALCapture {
     }
 
     /// Runs until `stop` returns true: wakes on writes to the source's files (inotify on
-    /// Linux, ``WALChangeWaiter``), and at least every `pollIntervalMilliseconds` checks the
-    /// WAL file's stamp (size, modification time, inode: one `stat`) as a fallback. Applies
-    /// the log's retention every `retention.intervalMilliseconds`. Busy errors (the service
-    /// holding its write lock when the agent needs its barrier for an epoch) are retried with
-    /// back-off instead of ending the loop.
+    /// Linux, ``WALChangeWaiter``), and at least every `options.pollIntervalMilliseconds`
+    /// checks the WAL file's stamp (size, modification time, inode: one `stat`) as a
+    /// fallback. Between captures it applies the log's retention every
+    /// `retention.intervalMilliseconds`, appends a heartbeat when nothing was appended for
+    /// `options.heartbeatIntervalMilliseconds`, and rewrites the metrics file
+    /// (``DaemonOptions``). Busy errors (the service holding its write lock when the agent
+    /// needs its barrier for an epoch) are retried with back-off instead of ending the loop,
+    /// and recorded as the agent's last error, as is any error that ends it.
     /// - Throws: any other error of ``captureAvailable()``.
-    public func run(until stop: () -> Bool, pollIntervalMilliseconds: Int = 10, retention: RetentionPolicy? = nil) throws {
+    public func run(until stop: () -> Bool, options daemon: DaemonOptions) throws {
+        let pollIntervalMilliseconds = daemon.pollIntervalMilliseconds
         let waiter = WALChangeWaiter(databasePath: sourcePath)
         logger.debug("\(sourcePath): waking on \(waiter.isWatching ? "inotify, with a \(pollIntervalMilliseconds) ms poll as fallback" : "a \(pollIntervalMilliseconds) ms poll")")
         var lastSeen: WALFileStamp?
-        var chores = DaemonChores(log: log, retention: retention, logger: logger)
+        var chores = DaemonChores(log: log, options: daemon, logger: logger)
+        defer { chores.writeMetricsIfDue(force: true) { try status() } }
         let linger = UInt64(max(0, options.lingerMilliseconds)) * 1_000_000
         var lastAppend: UInt64?
         while !stop() {
+            chores.writeMetricsIfDue { try status() }
             do {
+                // Taken before the stamp: when the stamp shows no change, every commit before
+                // this moment is captured, which is what a heartbeat at this time claims.
+                let checkedAt = EventLog.nowMilliseconds()
                 let stamp = WALFileStamp(path: sourcePath + "-wal")
                 if stamp != lastSeen || pendingEpoch != nil || !started || chores.isBackingOff {
                     if let last = lastAppend, pendingEpoch == nil, !chores.isBackingOff {
@@ -252,12 +264,17 @@ public final class WALCapture {
                     lastAppend = appended > 0 ? DispatchTime.now().uptimeNanoseconds : nil
                     lastSeen = stamp
                     chores.succeeded()
+                    chores.noteAppended(appended)
                     continue
                 }
                 try chores.applyRetentionIfDue()
+                try chores.heartbeatIfDue { try emitHeartbeat(checkedAt: checkedAt) }
             } catch let error as SQLiteError where error.isBusy {
                 chores.backOff(after: error)
                 continue
+            } catch {
+                chores.record(error)
+                throw error
             }
             waiter.wait(timeoutMilliseconds: max(1, pollIntervalMilliseconds))
         }
