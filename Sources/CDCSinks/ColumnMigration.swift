@@ -4,24 +4,28 @@ import CDCSQLite
 /// How the columns of one source schema continue into the next: which are kept, renamed,
 /// dropped and added.
 ///
-/// Columns are matched by name (case-insensitively, as SQLite does). A column whose name is
-/// gone counts as **renamed** only when a new name stands at its position, the table did not
-/// lose columns, and neither name is on the other side: that is what `ALTER TABLE … RENAME
-/// COLUMN` leaves (it renames in place), and it is exactly how WAL capture reads the rows
-/// written before the change (by position when the records still fit the new schema, else by
-/// name; Sources/CDCCapture/WAL/WALTransactionDecoder.swift, `ImageConverter`). So a row
-/// that capture reports no change for has, after this plan, the value it has in the source;
-/// every other row comes as an update carrying its full after image.
+/// The plan follows how WAL capture reads the rows written before the change
+/// (Sources/CDCCapture/WAL/WALTransactionDecoder.swift, `ImageConverter`): by position when
+/// the table kept its b-tree and did not lose columns (ALTER TABLE ADD and RENAME COLUMN leave
+/// records as they are), else by name (DROP COLUMN and rebuilds). Capture reports exactly the
+/// rows whose value differs from that reading, so a read model migrated the same way equals
+/// the source once those rows are applied. The sink cannot see the b-tree, so:
 ///
-/// When the table lost columns, capture maps old rows by name, so every name that is gone is
-/// a drop and every new name an add (a rename in the same transaction then arrives as
-/// updates of the rows whose value differs from the new column's default).
+/// 1. the table lost columns: by name (capture reads by name too); every name that is gone is
+///    dropped, every new name added;
+/// 2. no kept column moved: by position; a new name where an old name is gone is that column
+///    **renamed** (RENAME COLUMN renames in place), new names after the old columns are added;
+/// 3. kept columns moved, but every column before the old width is an old name: by name (a
+///    rebuild that reordered columns, or DROP and ADD COLUMN, which cannot rename);
+/// 4. kept columns moved and a new name stands before the old width: **ambiguous**
+///    (``ambiguity``): RENAME COLUMN together with DROP/ADD COLUMN in one transaction, or a
+///    rebuild that inserted a column, read old rows differently, and no event says which.
 ///
 /// Known limit (docs/sinks.md, "Schema changes"): a table *rebuilt* in one transaction that
 /// puts a differently named column at the position of one it removes, without copying the
-/// values, is taken as a rename; capture reads that rebuild by name and reports only the rows
-/// whose new value differs from the default, so the others would keep the old column's
-/// value. `ALTER TABLE` itself never produces that shape.
+/// values, is taken as a rename (case 2); capture reads that rebuild by name and reports only
+/// the rows whose new value differs from the default, so the others would keep the old
+/// column's value. `ALTER TABLE` itself never produces that shape.
 struct ColumnMigration: Equatable {
     /// For each column of the new schema, the index of the old column it continues (same
     /// name, or renamed in place), or `nil` for a new column.
@@ -32,6 +36,9 @@ struct ColumnMigration: Equatable {
     let dropped: [String]
     /// New columns, in new column order.
     let added: [String]
+    /// Why the step cannot be followed (case 4 above), or `nil`. The other members then
+    /// hold the by-name reading.
+    let ambiguity: String?
 
     /// Plans the step from `old` to `new`.
     /// - Complexity: O(columns).
@@ -40,15 +47,26 @@ struct ColumnMigration: Equatable {
         let newNames = Set(new.columns.map { $0.name.lowercased() })
         var indices: [Int?] = new.columns.map { oldIndexByName[$0.name.lowercased()] }
         var renamed: [(old: String, new: String)] = []
+        var ambiguity: String?
         if new.columns.count >= old.columns.count {
-            for i in old.columns.indices where indices[i] == nil && !newNames.contains(old.columns[i].name.lowercased()) {
-                indices[i] = i
-                renamed.append((old.columns[i].name, new.columns[i].name))
+            let moved = new.columns.indices.filter { j in indices[j].map { $0 != j } ?? false }
+            if moved.isEmpty {
+                for i in old.columns.indices where indices[i] == nil && !newNames.contains(old.columns[i].name.lowercased()) {
+                    indices[i] = i
+                    renamed.append((old.columns[i].name, new.columns[i].name))
+                }
+            } else {
+                let inserted = old.columns.indices.filter { indices[$0] == nil }
+                if !inserted.isEmpty {
+                    let names = { (js: [Int]) in js.map { quoteIdentifier(new.columns[$0].name) }.joined(separator: ", ") }
+                    ambiguity = "column(s) \(names(moved)) moved while new column(s) \(names(inserted)) took earlier places (RENAME COLUMN with DROP or ADD COLUMN in one transaction, or a rebuild that inserted columns: the two give old rows different values, and the events do not say which it was)"
+                }
             }
         }
         let continued = Set(indices.compactMap { $0 })
         oldIndexOfNewColumn = indices
         self.renamed = renamed
+        self.ambiguity = ambiguity
         dropped = old.columns.indices.filter { !continued.contains($0) }.map { old.columns[$0].name }
         added = new.columns.indices.filter { indices[$0] == nil }.map { new.columns[$0].name }
     }
@@ -77,6 +95,6 @@ struct ColumnMigration: Equatable {
 
     static func == (a: ColumnMigration, b: ColumnMigration) -> Bool {
         a.oldIndexOfNewColumn == b.oldIndexOfNewColumn && a.renamed.map(\.old) == b.renamed.map(\.old)
-            && a.renamed.map(\.new) == b.renamed.map(\.new) && a.dropped == b.dropped && a.added == b.added
+            && a.renamed.map(\.new) == b.renamed.map(\.new) && a.dropped == b.dropped && a.added == b.added && a.ambiguity == b.ambiguity
     }
 }

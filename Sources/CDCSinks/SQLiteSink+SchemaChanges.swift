@@ -89,7 +89,8 @@ extension SQLiteSink {
     ///   ``SinkError/projectionOutdated(table:change:lsn:fix:)``; read-model columns the
     ///   projection no longer lists are dropped.
     /// - Anything else (a changed key, declared type or WITHOUT ROWID; a NOT NULL column
-    ///   without a default; a default that is not a literal) stops with
+    ///   without a default; a default that is not a literal; a step whose old rows could be
+    ///   read two ways, ``ColumnMigration/ambiguity``) stops with
     ///   ``SinkError/unsupportedSchemaChange``.
     ///
     /// - Throws: as described, and ``ProjectionError``, ``SQLiteError``.
@@ -113,6 +114,9 @@ extension SQLiteSink {
         let previous = metadata.sourceSchema(of: source)
             ?? (rule.columns == nil ? TableSchema(name: source, version: 0, columns: existing.columns, isWithoutRowID: existing.isWithoutRowID) : nil)
         let plan = previous.map { ColumnMigration(from: $0, to: schema) }
+        if let plan, let ambiguity = plan.ambiguity {
+            throw SinkError.unsupportedSchemaChange(table: source, change: ambiguity, lsn: lsn)
+        }
         try checkProjection(rule, fits: schema, plan: plan, lsn: lsn)
         let projected = try project(schema, rule: rule)
         var done: [String] = []
