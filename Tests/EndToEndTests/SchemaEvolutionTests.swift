@@ -275,4 +275,34 @@ final class SchemaEvolutionTests: XCTestCase {
         try p.step("ALTER TABLE items DROP COLUMN qty")
         try assertConsistent(p, "unnamed column dropped")
     }
+
+    /// Change-table (trigger) mode emits no schema events: the agent rebuilds its triggers
+    /// after ADD or RENAME COLUMN and the next change events carry the new schema version.
+    /// The read model follows at that first event.
+    func testTriggerModeColumnChangesReachTheReadModel() throws {
+        let dir = try TemporaryDirectory(prefix: "schema-triggers")
+        let db = dir.path("svc.db"), replica = dir.path("read.db")
+        let service = try Connection(path: db, mode: .create)
+        try service.execute("PRAGMA journal_mode=WAL")
+        try service.execute(Self.items)
+        _ = try ChangeTableInstaller(connection: service, logger: .silent).install(tables: nil)
+        let log = try EventLog(path: dir.path("events.db"), create: true)
+        let capture = try ChangeTableCapture(sourcePath: db, log: log, service: "svc", logger: .silent)
+        func step(_ sql: String) throws -> CheckReport {
+            try service.execute(sql)
+            try capture.captureAvailable()
+            let sink = try SQLiteSink(replicaPath: replica)
+            try sink.sync(from: log)
+            try sink.close()
+            return try ReplicaChecker(sourcePath: db, replicaPath: replica).run()
+        }
+        XCTAssertTrue(try step("SELECT 1").isConsistent)
+        try service.execute("ALTER TABLE items ADD COLUMN colour TEXT DEFAULT 'none'")
+        XCTAssertTrue(try step("UPDATE items SET colour = 'red' WHERE id = 1").isConsistent)
+        try service.execute("ALTER TABLE items RENAME COLUMN name TO title")
+        let renamed = try step("UPDATE items SET qty = 1 WHERE id = 2")
+        XCTAssertTrue(renamed.isConsistent, renamed.render(json: false))
+        XCTAssertEqual(try Connection(path: replica, mode: .readOnly).tableSchema("items").columnNames, ["id", "title", "qty", "price", "colour"])
+        try capture.close()
+    }
 }
