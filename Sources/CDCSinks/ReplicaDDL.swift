@@ -2,7 +2,8 @@ import CDCCore
 import CDCSQLite
 import Foundation
 
-/// Creates read-model tables from projected schemas and evolves them by added columns.
+/// Creates read-model tables from projected schemas and evolves them: added, renamed and
+/// dropped columns, renamed tables (the plan is the sink's, see ``ColumnMigration``).
 ///
 /// A read-model table keeps the source's column names (renamed by the projection), declared
 /// types (hence affinities), NOT NULL constraints, PRIMARY KEY (composite kept) and WITHOUT
@@ -57,6 +58,23 @@ enum ReplicaDDL {
             }
         }
         return added.isEmpty ? nil : "added column(s) \(added.joined(separator: ", ")) to table \(quoteIdentifier(target.name))"
+    }
+
+    /// Renames a read-model column in place (values, position and declared type stay).
+    /// Source: https://www.sqlite.org/lang_altertable.html#altertabrename
+    static func renameColumn(_ old: String, to new: String, table: String, connection: Connection) throws {
+        try run("ALTER TABLE \(quoteIdentifier(table)) RENAME COLUMN \(quoteIdentifier(old)) TO \(quoteIdentifier(new))", connection)
+    }
+
+    /// Drops a read-model column with its values (never a key column: the caller checks).
+    /// Source: https://www.sqlite.org/lang_altertable.html#altertabdropcol
+    static func dropColumn(_ column: String, table: String, connection: Connection) throws {
+        try run("ALTER TABLE \(quoteIdentifier(table)) DROP COLUMN \(quoteIdentifier(column))", connection)
+    }
+
+    /// Renames a read-model table (its rows stay).
+    static func renameTable(_ old: String, to new: String, connection: Connection) throws {
+        try run("ALTER TABLE \(quoteIdentifier(old)) RENAME TO \(quoteIdentifier(new))", connection)
     }
 
     /// The CREATE TABLE statement of a read-model table.

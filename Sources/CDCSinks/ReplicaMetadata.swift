@@ -15,6 +15,11 @@ import Foundation
 ///   version applied and the floor: the start of the newest finished snapshot epoch. Every
 ///   event at or below the floor is already reflected by that epoch and is skipped, which is
 ///   what lets the epoch's end drop older version rows safely.
+/// - `_cdc_sink_schemas(tbl, schema)`: per source table, the newest source schema applied,
+///   as a `schema` event line (docs/events.md), so that the next schema change can be
+///   compared with it (renamed, dropped and added columns: ``ColumnMigration``), also after a
+///   restart. Replicas written before this table existed have no row; the sink then falls
+///   back on the read-model table's own columns.
 ///
 /// Names start with `_cdc_`, which capture and checks leave out of "user tables".
 final class ReplicaMetadata {
@@ -27,6 +32,7 @@ final class ReplicaMetadata {
     /// The source this replica follows, once known.
     private(set) var source: String?
     private var tables: [String: (schemaVersion: Int64, floor: LSN)] = [:]
+    private var sourceSchemas: [String: TableSchema] = [:]
 
     /// Creates the metadata tables when missing and loads them.
     /// - Throws: ``SQLiteError``, ``SinkError/corruptMetadata``.
@@ -38,6 +44,7 @@ final class ReplicaMetadata {
                 CREATE TABLE IF NOT EXISTS _cdc_sink_offset(source TEXT PRIMARY KEY, lsn INTEGER NOT NULL, updated_ms INTEGER NOT NULL, event_ts_ms INTEGER) WITHOUT ROWID;
                 CREATE TABLE IF NOT EXISTS _cdc_row_versions(tbl TEXT NOT NULL, key NOT NULL, version INTEGER NOT NULL, deleted INTEGER NOT NULL, PRIMARY KEY(tbl, key)) WITHOUT ROWID;
                 CREATE TABLE IF NOT EXISTS _cdc_sink_tables(tbl TEXT PRIMARY KEY, schema_version INTEGER NOT NULL, floor INTEGER NOT NULL) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS _cdc_sink_schemas(tbl TEXT PRIMARY KEY, schema TEXT NOT NULL) WITHOUT ROWID;
                 """)
             // Replicas made before event_ts_ms existed get the column (NULL until the next batch).
             if try !connection.query("PRAGMA table_info(_cdc_sink_offset)").contains(where: { $0[1].stringValue == "event_ts_ms" }) {
@@ -88,6 +95,14 @@ final class ReplicaMetadata {
                 throw SinkError.corruptMetadata("_cdc_sink_tables holds a malformed row")
             }
             tables[name] = (version, LSN(floor))
+        }
+        sourceSchemas = [:]
+        for row in try connection.query("SELECT tbl, schema FROM _cdc_sink_schemas") {
+            guard let name = row[0].stringValue, case .text(let line) = row[1],
+                  case .schema(let change)? = try? Event(jsonLine: line).body else {
+                throw SinkError.corruptMetadata("_cdc_sink_schemas holds a malformed row")
+            }
+            sourceSchemas[name] = change.schema
         }
     }
 
@@ -171,5 +186,60 @@ final class ReplicaMetadata {
     /// Removes the version rows of a table older than `epoch`; returns how many.
     func dropVersions(table: String, olderThan epoch: LSN) throws -> Int64 {
         try connection.execute("DELETE FROM _cdc_row_versions WHERE tbl = ? AND version < ?", [.string(table), .integer(epoch.rawValue)])
+    }
+
+    /// The newest source schema applied for a table, or `nil` when none is stored (a new
+    /// table, a dropped one, or a replica written before schemas were stored).
+    func sourceSchema(of table: String) -> TableSchema? { sourceSchemas[table] }
+
+    /// Stores the newest source schema of a table and raises its schema version to it.
+    func record(sourceSchema schema: TableSchema) throws {
+        try record(table: schema.name, schemaVersion: schema.version)
+        guard sourceSchemas[schema.name] != schema else { return }
+        let line = Event(lsn: LSN(1), source: Self.schemaSource, timestampMilliseconds: 0,
+                         body: .schema(SchemaChange(table: schema.name, kind: .alter, schema: schema))).jsonLine()
+        try connection.execute("INSERT INTO _cdc_sink_schemas(tbl, schema) VALUES (?, ?) ON CONFLICT(tbl) DO UPDATE SET schema = excluded.schema",
+                               [.string(schema.name), .text(line)])
+        sourceSchemas[schema.name] = schema
+    }
+
+    /// The envelope the stored schema lines carry (only their `schema` member is read back).
+    private static let schemaSource = SourceInfo(service: "sink", database: "", mode: .wal)
+
+    /// Forgets a dropped table's schema (the next table of that name starts again at its own
+    /// version) and raises its floor to `floor`, so replays of the old table's events stay out.
+    func forget(table: String, floor: LSN) throws {
+        try record(table: table, floor: floor)
+        try connection.execute("UPDATE _cdc_sink_tables SET schema_version = 0 WHERE tbl = ?", [.string(table)])
+        try connection.execute("DELETE FROM _cdc_sink_schemas WHERE tbl = ?", [.string(table)])
+        tables[table]?.schemaVersion = 0
+        sourceSchemas[table] = nil
+    }
+
+    /// Moves a renamed table's bookkeeping (row versions, floor, schema) to its new name,
+    /// replacing whatever the new name had (a dropped table's leftovers; its floor stays if
+    /// higher), and leaves the old name only a floor at `lsn`, so replays of its older events
+    /// stay out.
+    /// - Complexity: O(version rows of both names).
+    func move(table old: String, to new: String, at lsn: LSN) throws {
+        guard old != new else { return }
+        let newFloor = floor(of: new)
+        try connection.execute("DELETE FROM _cdc_row_versions WHERE tbl = ?", [.string(new)])
+        try connection.execute("UPDATE _cdc_row_versions SET tbl = ? WHERE tbl = ?", [.string(new), .string(old)])
+        try connection.execute("DELETE FROM _cdc_sink_tables WHERE tbl = ?", [.string(new)])
+        try connection.execute("UPDATE _cdc_sink_tables SET tbl = ? WHERE tbl = ?", [.string(new), .string(old)])
+        try connection.execute("DELETE FROM _cdc_sink_schemas WHERE tbl = ?", [.string(new)])
+        try connection.execute("UPDATE _cdc_sink_schemas SET tbl = ? WHERE tbl = ?", [.string(new), .string(old)])
+        tables[new] = tables[old]
+        tables[old] = nil
+        sourceSchemas[new] = sourceSchemas[old].map { var s = $0; s.name = new; return s }
+        sourceSchemas[old] = nil
+        if let schema = sourceSchemas[new] {
+            // The stored line still names the old table; write it under the new name.
+            sourceSchemas[new] = nil
+            try record(sourceSchema: schema)
+        }
+        try record(table: new, floor: newFloor)
+        try record(table: old, floor: lsn)
     }
 }

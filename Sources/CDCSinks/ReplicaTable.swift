@@ -13,6 +13,12 @@ import CDCSQLite
 final class ReplicaTable {
     /// The source schema and rule this table state was built for.
     let projected: ProjectedTable
+    /// The schema of the events this state takes: ``projected``'s source schema, or an older
+    /// version of it whose images ``translate(_:)`` maps onto it.
+    let eventSchema: TableSchema
+    /// For each column of ``projected``'s source schema, its index in an event image; `nil`
+    /// when images already have that shape.
+    private let imageIndices: [Int]?
     /// The name under which the read model addresses the key: the key columns, or the
     /// rowid alias for a table keyed by its rowid.
     let keyColumnNames: [String]
@@ -24,9 +30,14 @@ final class ReplicaTable {
 
     /// Prepares the statements for a read-model table that already exists with (at least)
     /// the projected columns.
+    /// - Parameters:
+    ///   - eventSchema: the schema of the events to take, when older than the projected one
+    ///     (`nil`: the same); `imageIndices` then maps its images onto the projected source schema.
     /// - Throws: ``SinkError/noAddressableKey``, ``SQLiteError``.
-    init(projected: ProjectedTable, connection: Connection) throws {
+    init(projected: ProjectedTable, connection: Connection, eventSchema: TableSchema? = nil, imageIndices: [Int]? = nil) throws {
         self.projected = projected
+        self.eventSchema = eventSchema ?? projected.sourceSchema
+        self.imageIndices = imageIndices
         let target = projected.targetSchema
         hasRowIDKey = target.hasRowIDKey
         if hasRowIDKey {
@@ -42,6 +53,12 @@ final class ReplicaTable {
         upsertStatement = try connection.prepare("INSERT OR REPLACE INTO \(quoteIdentifier(target.name))(\(columns.joined(separator: ", "))) VALUES (\(placeholders))")
         let condition = keyColumnNames.map { "\(quoteIdentifier($0)) IS ?" }.joined(separator: " AND ")
         deleteStatement = try connection.prepare("DELETE FROM \(quoteIdentifier(target.name)) WHERE \(condition)")
+    }
+
+    /// An event image in the shape of ``projected``'s source schema.
+    func translate(_ image: [SQLiteValue]) -> [SQLiteValue] {
+        guard let imageIndices else { return image }
+        return imageIndices.map { $0 < image.count ? image[$0] : .null }
     }
 
     /// The source table name (the name row versions are kept under).

@@ -22,14 +22,26 @@ extension SQLiteSink {
     }
 
     /// Checks a projection against the newest schema of every table in the log, without a
-    /// replica (so a bad projection is refused before any file is written).
+    /// replica (so a bad projection is refused before any file is written). A column missing
+    /// from a table whose schema changed (version above 1) is only a warning: a change may have
+    /// renamed or dropped it, and the sink reports that change, by LSN, when it reaches it.
     /// - Throws: ``ProjectionError``, ``SinkError/reservedTableName``, ``EventLogError``.
     /// - Complexity: one pass over the log's rows; see ``EventLog/latestSchemas()``.
     public static func validate(_ projection: Projection, against log: EventLog, logger: Logger = .silent) throws {
         let schemas = try log.latestSchemas()
         for (name, schema) in schemas.sorted(by: { $0.key < $1.key }) {
             guard let rule = projection.rule(for: name) else { continue }
-            let projected = try ProjectedTable(rule: rule, sourceSchema: schema)
+            let projected: ProjectedTable
+            do {
+                projected = try ProjectedTable(rule: rule, sourceSchema: schema)
+            } catch ProjectionError.unknownColumn(let table, let column) where schema.version > 1 {
+                // The table changed shape since it was created: the column may be one a change
+                // renamed or dropped. The sink then applies the events before that change and
+                // stops at it, saying what to change in the projection; refusing here would
+                // leave the replica unable to reach it.
+                logger.warning("the projection names column \(quoteIdentifier(column)) of table \(quoteIdentifier(table)), which its newest schema (version \(schema.version)) lacks; the sink stops at the change that renamed or dropped it")
+                continue
+            }
             guard !isReserved(projected.targetSchema.name) else { throw SinkError.reservedTableName(projected.targetSchema.name) }
         }
         for name in projection.sourceTables ?? [] where schemas[name] == nil {
@@ -124,7 +136,19 @@ extension SQLiteSink {
                 continue
             }
             guard let last = events.last else { return total }
-            try apply(events)
+            do {
+                try apply(events)
+            } catch let error as SinkError {
+                // A schema change the sink stops at: keep the batch's events before it, so the
+                // offset stands right before the change and a run with a fixed projection (or
+                // after a rebuild decision) continues there, not at the batch's start.
+                guard let stop = error.schemaChangeLSN, let kept = Self.eventsBefore(stop, in: events), !kept.isEmpty else { throw error }
+                try apply(kept)
+                position = max(position, kept[kept.count - 1].lsn)
+                acknowledger.committed(kept[kept.count - 1])
+                acknowledger.send(to: log)
+                throw error
+            }
             acknowledger.committed(events.max { $0.lsn < $1.lsn } ?? last)
             acknowledger.sendIfDue(to: log)
             position = max(position, last.lsn)
@@ -135,6 +159,18 @@ extension SQLiteSink {
             logger.debug("applied \(events.count) event(s) through LSN \(last.lsn)")
         }
         return total
+    }
+
+    /// The events of a batch before the source transaction of the event at `lsn` (a schema
+    /// event stands alone; a row change may be in the middle of its transaction), or `nil`
+    /// when the batch does not hold that event.
+    static func eventsBefore(_ lsn: LSN, in events: [Event]) -> [Event]? {
+        guard let failed = events.first(where: { $0.lsn == lsn }) else { return nil }
+        var cut = lsn
+        if case .change(let change) = failed.body, change.transaction.id > 0, change.transaction.id < lsn.rawValue {
+            cut = LSN(change.transaction.id)
+        }
+        return events.filter { $0.lsn < cut }
     }
 
     /// Requests a snapshot epoch and waits until the agent serves it.

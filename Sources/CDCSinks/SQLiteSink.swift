@@ -28,7 +28,7 @@ public final class SQLiteSink {
     let metadata: ReplicaMetadata
     let logger: Logger
     /// Table states by source table name; several when events of older schemas are replayed.
-    private var tableStates: [String: [ReplicaTable]] = [:]
+    var tableStates: [String: [ReplicaTable]] = [:]
 
     /// Opens (creating when missing) a replica database and its sink metadata.
     ///
@@ -139,25 +139,7 @@ public final class SQLiteSink {
         case .heartbeat:
             break
         case .schema(let s):
-            logger.info("source table \(quoteIdentifier(s.previousName)): \(s.kind.rawValue)\(s.kind == .rename ? " to \(quoteIdentifier(s.table))" : ""), schema version \(s.schema.version), LSN \(event.lsn)")
-            switch s.kind {
-            case .drop, .rename:
-                // The source no longer has the table under the old name: its rows go as if an
-                // epoch at this LSN held none of them (the floor keeps replays of older events
-                // out), and so does the read-model table, which a later table of that name
-                // may define differently. A renamed table's rows come next, as a snapshot
-                // epoch under the new name.
-                summary.rowsRemovedByEpochs += try finishEpoch(SnapshotEpoch(epoch: event.lsn, tables: [s.previousName], reason: s.kind.rawValue))
-                if let rule = projection.rule(for: s.previousName), !Self.isReserved(rule.target) {
-                    try connection.execute("DROP TABLE IF EXISTS \(quoteIdentifier(rule.target))")
-                    tableStates[s.previousName] = nil
-                    logger.info("dropped table \(quoteIdentifier(rule.target)) (source table \(quoteIdentifier(s.previousName)) \(s.kind == .drop ? "dropped" : "renamed to \(quoteIdentifier(s.table))"), LSN \(event.lsn))")
-                }
-            case .create, .alter:
-                // The change events that follow carry the new schema, which is what the
-                // replica tables are built from.
-                break
-            }
+            summary.rowsRemovedByEpochs += try apply(s, lsn: event.lsn)
             summary.skipped += 1
         }
     }
@@ -167,11 +149,13 @@ public final class SQLiteSink {
             summary.skipped += 1
             return
         }
-        let table = try replicaTable(for: change.table, rule: rule, lsn: lsn)
-        guard lsn > metadata.floor(of: table.sourceName) else {
+        // Below the floor (an epoch or a drop reflects it): skipped before any table is built,
+        // so a replay of a dropped table's events never brings its read model back.
+        guard lsn > metadata.floor(of: change.table.name) else {
             summary.skipped += 1
             return
         }
+        let table = try replicaTable(for: change.table, rule: rule, lsn: lsn)
         guard change.key.count == table.keyColumnNames.count else {
             throw SinkError.applyFailed(table: table.targetName, lsn: lsn, reason: "the event's key has \(change.key.count) value(s), the table's key \(table.keyColumnNames.count)")
         }
@@ -179,7 +163,7 @@ public final class SQLiteSink {
         do {
             switch change.operation {
             case .insert, .snapshot, .update:
-                guard let after = change.after else {
+                guard let after = change.after.map(table.translate) else {
                     throw SinkError.applyFailed(table: table.targetName, lsn: lsn, reason: "the \(change.operation.rawValue) event has no after image")
                 }
                 let newKey = table.key(ofSourceImage: after) ?? change.key
@@ -218,18 +202,28 @@ public final class SQLiteSink {
     }
 
     /// The table state for an event's schema, creating or evolving the read-model table on
-    /// first use.
+    /// first use: a schema newer than the one applied is a schema change
+    /// (``migrate(_:to:rule:lsn:)``; change-table capture announces none by a `schema` event),
+    /// an older one (a replay, or events reordered within a batch) is mapped onto the newest.
     private func replicaTable(for schema: TableSchema, rule: Projection.TableRule, lsn: LSN) throws -> ReplicaTable {
-        if let cached = tableStates[schema.name]?.first(where: { $0.projected.sourceSchema.version == schema.version && $0.projected.sourceSchema.hasSameShape(as: schema) }) {
+        if let cached = tableStates[schema.name]?.first(where: { $0.eventSchema.version == schema.version && $0.eventSchema.hasSameShape(as: schema) }) {
             return cached
         }
-        let projected = try ProjectedTable(rule: rule, sourceSchema: schema)
-        guard !Self.isReserved(projected.targetSchema.name) else { throw SinkError.reservedTableName(projected.targetSchema.name) }
-        let isOlder = schema.version < metadata.schemaVersion(of: schema.name)
-        if let done = try ReplicaDDL.prepareTable(projected, isOlderSchema: isOlder, lsn: lsn, connection: connection) {
+        let applied = metadata.schemaVersion(of: schema.name)
+        let current = metadata.sourceSchema(of: schema.name)
+        if schema.version < applied, let current, !current.hasSameShape(as: schema) {
+            let table = try olderSchemaTable(schema, current: current, rule: rule, lsn: lsn)
+            tableStates[schema.name, default: []].append(table)
+            return table
+        }
+        if schema.version > applied || (current.map { !$0.hasSameShape(as: schema) } ?? false) {
+            try migrate(schema.name, to: schema, rule: rule, lsn: lsn)
+        }
+        let projected = try project(schema, rule: rule)
+        if let done = try ReplicaDDL.prepareTable(projected, isOlderSchema: schema.version < applied, lsn: lsn, connection: connection) {
             logger.info("\(done) (source table \(quoteIdentifier(schema.name)), schema version \(schema.version), LSN \(lsn))")
         }
-        try metadata.record(table: schema.name, schemaVersion: schema.version)
+        if schema.version >= applied { try metadata.record(sourceSchema: schema) }
         let table = try ReplicaTable(projected: projected, connection: connection)
         tableStates[schema.name, default: []].append(table)
         return table

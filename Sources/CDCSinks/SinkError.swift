@@ -3,9 +3,16 @@ import CDCCore
 /// Errors of applying events to a read model; each message names the table, the LSN and
 /// what to do. Row values never appear in messages (they may be personal data).
 public enum SinkError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The event's schema differs from the read-model table in a way the sink does not
-    /// evolve automatically (only added columns are).
+    /// The event's schema differs from the read-model table in a way the sink cannot follow in
+    /// place (a changed key, declared type or WITHOUT ROWID, a NOT NULL column without a
+    /// default, an ambiguous step; docs/sinks.md, "Schema changes"). Nothing of the change
+    /// was applied.
     case unsupportedSchemaChange(table: String, change: String, lsn: LSN)
+    /// A source schema change that the projection no longer fits: it names a table or a column
+    /// that was renamed or dropped. `fix` says what to change in the projection. Nothing of the
+    /// change was applied; the sink's offset stays before it, so a run with the changed
+    /// projection continues there.
+    case projectionOutdated(table: String, change: String, lsn: LSN, fix: String)
     /// Applying the event failed in SQLite (a constraint, a full disk …); the whole batch
     /// was rolled back, offset included.
     case applyFailed(table: String, lsn: LSN, reason: String)
@@ -28,10 +35,20 @@ public enum SinkError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The replica path names an existing database that is not a replica.
     case notAReplica(replica: String, reason: String)
 
+    /// The LSN of the event a schema error stopped at, or `nil` for other errors.
+    var schemaChangeLSN: LSN? {
+        switch self {
+        case .unsupportedSchemaChange(_, _, let lsn), .projectionOutdated(_, _, let lsn, _): return lsn
+        default: return nil
+        }
+    }
+
     public var description: String {
         switch self {
         case .unsupportedSchemaChange(let t, let change, let lsn):
-            return "table \(t) at LSN \(lsn): \(change); the sink only adds new columns by itself, so rebuild the read model from a fresh snapshot: delete the replica file and run cdc-sink --from-snapshot while the agent runs"
+            return "table \(t) at LSN \(lsn): \(change); the sink cannot follow this change in place, so rebuild the read model from a fresh snapshot: delete the replica file and run cdc-sink --from-snapshot while the agent runs"
+        case .projectionOutdated(let t, let change, let lsn, let fix):
+            return "table \(t) at LSN \(lsn): \(change), which the projection still names; \(fix), then run cdc-sink again (it continues at LSN \(lsn))"
         case .applyFailed(let t, let lsn, let reason):
             return "applying LSN \(lsn) to table \(t) failed: \(reason); the batch was rolled back and the offset is unchanged"
         case .sourceMismatch(let replica, let expected, let found):

@@ -34,8 +34,14 @@ struct SinkCommand {
         second), so `cdc-agent status` lists it with its lag; a read-only log is read all
         the same.
         Start the agent first: the sink reads the log the agent creates.
+        Schema changes: added, renamed and dropped columns, renamed, new and dropped tables
+        are followed in the read model (docs/sinks.md); a change the projection no longer fits
+        stops with exit 2 and says what to change in it; a change the sink cannot take (a new
+        key, a changed declared type) stops with exit 1. Either way the offset stays before
+        the change, so a new run continues there.
         exit status: 0 done, 1 applying failed (e.g. a schema change the sink cannot take;
-        the message says what to do), 2 usage or input error
+        the message says what to do), 2 usage or input error (also: the projection no longer
+        fits a source schema change)
 
         example:
           cdc-agent run --db orders.db --log orders-events.db --once
@@ -125,15 +131,17 @@ struct SinkCommand {
         return .success
     }
 
-    /// Input errors (the log, the projection, the replica's identity) exit 2; failures of
-    /// the work itself (a write SQLite refused, a schema change the sink cannot take) exit 1.
+    /// Input errors (the log, the projection, the replica's identity, a projection that a
+    /// source schema change made outdated) exit 2; failures of the work itself (a write SQLite
+    /// refused, a schema change the sink cannot take) exit 1.
     static func classify(_ error: Error) -> Error {
         switch error {
         case is EventLogError, is ProjectionError, is UsageError:
             return error
         case let e as SinkError:
             switch e {
-            case .sourceMismatch, .corruptMetadata, .reservedTableName, .noAddressableKey, .logReplaced, .replicaNotEmpty, .notAReplica: return e
+            case .sourceMismatch, .corruptMetadata, .reservedTableName, .noAddressableKey, .logReplaced, .replicaNotEmpty, .notAReplica,
+                 .projectionOutdated: return e
             case .applyFailed, .unsupportedSchemaChange, .snapshotEpochPruned: return SinkFailure(underlying: e)
             }
         default:

@@ -164,4 +164,30 @@ final class SinkCommandTests: XCTestCase {
         XCTAssertEqual(outcome.status, 0, outcome.standardError)
         XCTAssertEqual(try ReplicaReader(path: replica).rows("items"), [Fixture.item(2, "b")])
     }
+
+    /// A projection that a source schema change made outdated is bad input: exit 2, one line
+    /// naming the table, the change, the LSN and the edit; the events before the change are
+    /// applied, so the run with the edited projection continues at the change.
+    func testProjectionOutdatedByARenameExits2AndContinuesOnceEdited() throws {
+        var renamed = Fixture.items
+        renamed.version = 2
+        renamed.columns[1].name = "title"
+        let log = try makeLog([
+            Fixture.insert(1, Fixture.items, Fixture.item(1, "a")),
+            Fixture.event(2, .schema(SchemaChange(table: "items", kind: .alter, schema: renamed))),
+            Fixture.insert(3, renamed, Fixture.item(3, "c")),
+        ])
+        let replica = folder.path("r.db")
+        let file = folder.path("view.json")
+        try Data(#"{"tables": {"items": {"columns": ["id", "name"]}}}"#.utf8).write(to: URL(fileURLWithPath: file))
+        let outcome = try run(["--log", log, "--replica", replica, "--projection", file])
+        XCTAssertEqual(outcome.status, 2, outcome.standardError)
+        let error = outcome.standardError.split(separator: "\n").last.map(String.init) ?? ""
+        XCTAssertTrue(error.contains("table items at LSN 2: column \"name\" was renamed to \"title\""), outcome.standardError)
+        XCTAssertTrue(error.contains(#"{"name": "title", "as": "name"}"#), error)
+        XCTAssertEqual(try ReplicaReader(path: replica).rows("items"), [[.integer(1), .string("a")]])
+        try Data(#"{"tables": {"items": {"columns": ["id", {"name": "title", "as": "name"}]}}}"#.utf8).write(to: URL(fileURLWithPath: file))
+        XCTAssertEqual(try run(["--log", log, "--replica", replica, "--projection", file]).status, 0)
+        XCTAssertEqual(try ReplicaReader(path: replica).rows("items"), [[.integer(1), .string("a")], [.integer(3), .string("c")]])
+    }
 }
