@@ -177,13 +177,23 @@ public final class WALCapture {
     public func close() throws {
         var caughtUp = false
         // As in a barrier cycle: keep up while waiting, and read only a short tail under the
-        // lock (the service's writers wait for it); with more left, stop without the marker.
-        let acquired = started && pendingEpoch == nil && (try? acquireBarrier(whileWaiting: { backlog in
-            if backlog > Self.barrierReadLimitFrames, self.pendingEpoch == nil { _ = try self.advance() }
-        })) == true
-        if acquired {
+        // lock (the service's writers wait for it). With more left, release the lock, catch up
+        // without it and try again; a service that outruns the agent every time leaves it
+        // stopping without the marker (the next start runs a resync epoch).
+        var attempts = 0
+        while started, pendingEpoch == nil, attempts < Self.closeAttempts {
+            attempts += 1
+            var step = try? advance()
+            while let s = step, !s.caughtUp, pendingEpoch == nil { step = try? advance() }
+            guard step != nil, pendingEpoch == nil else { break }
+            let acquired = (try? acquireBarrier(whileWaiting: { backlog in
+                if backlog > Self.barrierReadLimitFrames, self.pendingEpoch == nil { _ = try self.advance() }
+            })) == true
+            guard acquired else { continue }
             if unreadFrames() <= Self.barrierReadLimitFrames {
                 caughtUp = (try? readAndCapture())?.caughtUp == true && pendingEpoch == nil
+                try? barrier.execute("ROLLBACK")
+                break
             }
             try? barrier.execute("ROLLBACK")
         }
@@ -196,6 +206,10 @@ public final class WALCapture {
         }
         agentLock.release()
     }
+
+    /// How often ``close()`` catches up and tries for a short tail under the barrier before it
+    /// stops without the caught-up marker.
+    static let closeAttempts = 10
 
     /// The wal-index's checkpoint progress (`nil` without a `-shm` file).
     func checkpointInfo() -> WALIndexCheckpointInfo? {
