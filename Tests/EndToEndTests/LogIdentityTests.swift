@@ -72,11 +72,18 @@ final class LogIdentityTests: XCTestCase {
         try assertRebuiltFromSnapshot(dir.path("rebuilt.db"))
     }
 
-    func testAColumnRenameTheSinkCannotTakeIsRebuiltFromASnapshot() throws {
+    /// A column's declared type changed by a rebuild (the triggers reinstalled after it): the
+    /// read model cannot change a column's type in place, so the sink stops and says how to
+    /// rebuild.
+    func testASchemaChangeTheSinkCannotTakeIsRebuiltFromASnapshot() throws {
         let replica = dir.path("read.db")
         XCTAssertEqual(try tool("cdc-agent", ["run", "--db", db, "--log", log, "--once"]).status, 0)
-        try source.execute("ALTER TABLE items RENAME COLUMN status TO state")
-        try source.execute("UPDATE items SET state = 'renamed' WHERE id = 1")
+        try source.execute("""
+            BEGIN; CREATE TABLE items_new(id INTEGER PRIMARY KEY, status BLOB); INSERT INTO items_new SELECT * FROM items;
+            DROP TABLE items; ALTER TABLE items_new RENAME TO items; COMMIT;
+            """)
+        XCTAssertEqual(try tool("cdc-agent", ["install", "--db", db]).status, 0)
+        try source.execute("UPDATE items SET status = 'retyped' WHERE id = 1")
         XCTAssertEqual(try tool("cdc-agent", ["run", "--db", db, "--log", log, "--once"]).status, 0)
         let replay = try tool("cdc-sink", ["--log", log, "--replica", replica])
         XCTAssertEqual(replay.status, 1, replay.standardError)
