@@ -332,6 +332,39 @@ final class WALCaptureTests: XCTestCase {
         try third.close()
     }
 
+    /// A service that writes and closes its last connection between two runs of the agent
+    /// leaves no WAL behind (SQLite checkpoints it into the file and deletes it): the restarted
+    /// agent must see the file changed and resync, including when it last saw no WAL at all.
+    func testAWALThatCameAndWentWhileStoppedIsResynchronized() throws {
+        let dir = try TemporaryDirectory(prefix: "wal-came-went")
+        let path = dir.path("source.db")
+        func write(_ sql: String) throws {
+            let c = try Connection(path: path, mode: .create)
+            try c.execute("PRAGMA journal_mode=WAL")
+            try c.execute(sql)
+            try c.close()
+        }
+        try write("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a')")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path + "-wal"), "the last close removed the WAL")
+        let log = try EventLog(path: dir.path("events.db"), create: true)
+        for round in 0..<2 {
+            let capture = try WALCapture(sourcePath: path, log: log, service: "svc", logger: .silent)
+            try capture.captureAvailable()
+            try capture.close()
+            // The second run's stop left no caught-up marker, as after a crash.
+            if round == 1 { try log.saveState(["closed_caught_up": .integer(0)]) }
+            let mark = try log.lastLSN()
+            try write("INSERT INTO t VALUES (\(round + 2), 'written while stopped')")
+            let next = try WALCapture(sourcePath: path, log: log, service: "svc", logger: .silent)
+            try next.captureAvailable()
+            let events = try log.read(after: mark, limit: 1_000)
+            XCTAssertEqual(events.first.map(Self.isEpochStart), true, "round \(round): a resync epoch, not silence")
+            XCTAssertTrue(events.contains { if case .change(let c) = $0.body { return c.after?.contains(.string("written while stopped")) == true }; return false },
+                          "round \(round): the row written while stopped is in the log")
+            try next.close()
+        }
+    }
+
     /// The daemon's group commit: commits that follow an append gather for the linger time
     /// and go to the log together, and none is lost or reordered on the way.
     func testTheDaemonGathersCommitsThatFollowAnAppend() throws {

@@ -55,8 +55,11 @@ extension WALCapture {
         if case .integer? = state[WALStateKey.salt1] { hadGeneration = true }
         let wal = try walFile()
         guard let wal, let reader = try WALReader(source: wal) else {
-            // No WAL (or an empty one): the database file alone.
-            if cleanStop || (frame == 0 && !hadGeneration) {
+            // No WAL (or an empty one): the database file alone. Only a clean stop's stamp
+            // (size, modification time) says that no WAL came and went meanwhile: a process
+            // that writes and then closes the last connection checkpoints its WAL into the
+            // file and deletes it, leaving nothing else to see.
+            if cleanStop {
                 position = nil
                 pageMap = WALPageMap()
                 try loadTables()
@@ -139,6 +142,9 @@ extension WALCapture {
                     renamedFrom.insert(previous.schema.name)
                     changes.append(SchemaChange(table: name, kind: .rename, previousName: previous.schema.name, schema: fresh[i].schema))
                 } else if versions.stamp(&fresh[i].schema), !old.isEmpty || schemaCookie != 0 {
+                    // Another table under an old name is announced by the transaction's decode
+                    // (dropped, created, and its rows as a snapshot epoch), not as altered.
+                    if let previous = old.first(where: { $0.schema.name == name }), fresh[i].replaces(previous) { continue }
                     changes.append(SchemaChange(table: name, kind: oldNames.contains(name) ? .alter : .create, schema: fresh[i].schema))
                 }
             }

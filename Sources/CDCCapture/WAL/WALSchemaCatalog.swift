@@ -21,6 +21,15 @@ public struct WALTable: Hashable, Sendable {
     /// fields (DESC, NOCASE, RTRIM), which the streaming diff follows; `nil` when BINARY
     /// ascending, or when a collation is not one of SQLite's built-in ones.
     public var keyOrder: [KeyFieldOrder]?
+
+    /// Whether this table, under the name of `previous`, is another table: its key differs
+    /// (columns, rowid or not). ALTER TABLE cannot change a key, so only a drop and a create
+    /// (perhaps on the same root page) or a rename over the name gives this; its rows cannot
+    /// be matched by key, and it is announced as dropped and created, not altered.
+    func replaces(_ previous: WALTable) -> Bool {
+        previous.sql != sql && (previous.schema.keyNames != schema.keyNames
+            || previous.schema.hasRowIDKey != schema.hasRowIDKey || previous.layout.isWithoutRowID != layout.isWithoutRowID)
+    }
 }
 
 /// Turns the `sqlite_schema` rows of a snapshot into ``WALTable``s.

@@ -68,11 +68,7 @@ enum WALTransactionDecoder {
             let previous = schemaUnchanged ? table
                 : oldByName[table.schema.name] ?? oldByRoot[table.rootPage].flatMap { newNames.contains($0.schema.name) ? nil : $0 }
             let kind = treeKind(of: table)
-            if let previous, previous.sql != table.sql, previous.schema.keyNames != table.schema.keyNames
-                || previous.schema.hasRowIDKey != table.schema.hasRowIDKey || previous.layout.isWithoutRowID != table.layout.isWithoutRowID {
-                // Another key under the same name: not an ALTER (which cannot change keys) but
-                // another table (dropped and created again, perhaps on the same root page, or
-                // swapped in by a rename). Rows cannot be matched by key.
+            if let previous, table.replaces(previous) {
                 replaced.insert(table.schema.name)
                 continue
             }
