@@ -149,6 +149,7 @@ extension SQLiteSink {
                 acknowledger.send(to: log)
                 throw error
             }
+            FaultPoint.reached(FaultPoint.sinkCommit)
             acknowledger.committed(events.max { $0.lsn < $1.lsn } ?? last)
             acknowledger.sendIfDue(to: log)
             position = max(position, last.lsn)

@@ -118,6 +118,7 @@ public final class SQLiteSink {
                     if event.lsn > highest.lsn { highest = event }
                 }
                 try metadata.storeOffset(highest.lsn, eventTimestampMilliseconds: highest.timestampMilliseconds)
+                FaultPoint.reached(FaultPoint.sinkApply)
             }
         } catch {
             // The transaction rolled back: drop what memory holds about tables and versions.

@@ -46,6 +46,8 @@ extension ChangeTableCapture {
             try log.append(buffer, state: state)
             appended += buffer.count
             buffer.removeAll(keepingCapacity: true)
+            // Mid-epoch only: the last append (with the position) ends the epoch.
+            if state.isEmpty { FaultPoint.reached(request.reason == "resync" ? FaultPoint.resyncBatch : FaultPoint.snapshotBatch) }
         }
         func add(_ event: Event) throws {
             // Flush before adding, so the newest event stays in the buffer and can still be

@@ -75,6 +75,8 @@ extension ChangeTableCapture {
         // boundary (snapshot isolation), so the group closes here.
         if !more { closeGroup(in: &events) }
         try log.append(events, state: stateForLog(changeSeq: lastSeq, appending: events.count, lastRowFingerprint: rows.last?.fingerprint ?? 0))
+        if openGroup != nil { FaultPoint.reached(FaultPoint.transactionBatch) }
+        FaultPoint.reached(FaultPoint.changeTableDelete)
         consumedSeq = lastSeq
         try deleteConsumedRows()
         return (events.count, more)

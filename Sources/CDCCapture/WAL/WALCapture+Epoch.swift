@@ -51,6 +51,8 @@ extension WALCapture {
             appended += buffer.count
             buffer.removeAll(keepingCapacity: true)
             bufferBytes = 0
+            // Mid-epoch only: the last append (with the position) ends the epoch.
+            if state.isEmpty { FaultPoint.reached(reason == "resync" ? FaultPoint.resyncBatch : FaultPoint.snapshotBatch) }
         }
         let now = EventLog.nowMilliseconds()
         let epoch = SnapshotEpoch(epoch: LSN(lsn), tables: tables.map(\.schema.name), reason: reason)

@@ -75,6 +75,7 @@ extension WALCapture {
             statistics.longestBarrierMilliseconds = max(statistics.longestBarrierMilliseconds, held)
         }
         do {
+            FaultPoint.reached(FaultPoint.barrierHeld)
             let before = position
             appended += try readAndCapture().appended
             if let before, let after = position, after.header.saltBytes == before.header.saltBytes {
@@ -84,8 +85,10 @@ extension WALCapture {
             // service's own checkpoint held the copy back), give up and try again later.
             let left = (walIndex?.lastCommittedFrame()).map { Int($0.frame) - Int(checkpointInfo()?.backfilledFrames ?? 0) } ?? 0
             if pendingEpoch == nil, left <= Self.barrierCopyLimitFrames {
+                FaultPoint.reached(FaultPoint.barrierRead)
                 try endAllPins()
                 let result = try pins[0].query("PRAGMA wal_checkpoint(PASSIVE)").first ?? []
+                FaultPoint.reached(FaultPoint.barrierCheckpoint)
                 try takePin()
                 pinnedSincePosition = true
                 let values = result.map { v -> Int64 in if case .integer(let i) = v { return i } else { return -1 } }

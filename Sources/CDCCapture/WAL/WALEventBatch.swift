@@ -53,6 +53,7 @@ final class WALEventBatch {
         if isFull {
             try validate()
             try append(state: [:])
+            if group != nil { FaultPoint.reached(FaultPoint.transactionBatch) }
         }
         let g = group ?? (nextLSN, 0)
         let rowChange = RowChange(transaction: TransactionInfo(id: g.id, index: g.index, isLast: false),
