@@ -26,6 +26,15 @@ extension WALCapture {
         versions = WALSchemaVersions(stateText: state[WALStateKey.schemas]?.stringValue)
         try takePin()
         guard state[WALStateKey.mode]?.stringValue == "wal" else {
+            // No state at all, and the newest marker an unfinished initial epoch: the first
+            // epoch was interrupted (its position is written with its last batch). It runs
+            // again, still "initial": nothing was streamed, so no continuity was lost (the
+            // change-table mode does the same; found by the kill -9 harness).
+            if state[WALStateKey.stateLSN] == nil, let marker = try log.lastSnapshotMarker(), marker.isStart, marker.epoch?.reason == "initial" {
+                logger.info("\(sourcePath): the first snapshot epoch was interrupted; running it again")
+                pendingEpoch = "initial"
+                return
+            }
             pendingEpoch = try log.lastLSN() == .zero ? "initial" : "resync"
             if pendingEpoch == "resync" { logger.warning("\(sourcePath): the log holds events but no WAL position; running a resync epoch") }
             return
