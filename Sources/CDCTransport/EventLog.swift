@@ -241,11 +241,15 @@ public final class EventLog {
     ///   - events: events with consecutive LSNs starting right after ``lastLSN()``.
     ///   - state: key/value pairs of the agent's position covering exactly these events
     ///     (for example the change-table sequence consumed); stored in the same transaction.
+    ///   - servedRequests: snapshot requests (ids in `cdc_snapshot_requests`) that the epoch
+    ///     starting at LSN `epoch` serves, marked in the same transaction: the append that ends
+    ///     an epoch and the mark are one, so a crash never leaves a finished epoch with its
+    ///     request still pending (which made every restart serve it again).
     /// - Throws: ``EventLogError/nonIncreasingLSN``, ``SQLiteError``.
-    /// - Complexity: O(events).
-    public func append(_ events: [Event], state: [String: SQLiteValue] = [:]) throws {
+    /// - Complexity: O(events + served requests).
+    public func append(_ events: [Event], state: [String: SQLiteValue] = [:], servedRequests: (ids: [Int64], epoch: LSN)? = nil) throws {
         do {
-            try appendInTransaction(events, state: state)
+            try appendInTransaction(events, state: state, servedRequests: servedRequests)
             schemaReferences.commit()
             committedState.merge(pendingState) { $1 }
             pendingState = [:]
@@ -262,7 +266,7 @@ public final class EventLog {
     /// and of its index). Shorter batches and the tail of a batch go in one by one.
     static let rowsPerInsert = 16
 
-    private func appendInTransaction(_ events: [Event], state: [String: SQLiteValue]) throws {
+    private func appendInTransaction(_ events: [Event], state: [String: SQLiteValue], servedRequests: (ids: [Int64], epoch: LSN)?) throws {
         try connection.transaction {
             var last = try lastLSN()
             let columns = format >= 2 ? 6 : 5
@@ -295,6 +299,7 @@ public final class EventLog {
                 }
             }
             try writeState(state)
+            if let servedRequests { try markServed(servedRequests.ids, epoch: servedRequests.epoch) }
         }
     }
 
@@ -485,10 +490,13 @@ public final class EventLog {
 
     /// Marks requests as served by the epoch starting at `epoch`.
     public func markSnapshotRequestsServed(_ ids: [Int64], epoch: LSN) throws {
-        try connection.transaction {
-            for id in ids {
-                try connection.execute("UPDATE cdc_snapshot_requests SET served_epoch = ? WHERE id = ?", [.integer(epoch.rawValue), .integer(id)])
-            }
+        try connection.transaction { try markServed(ids, epoch: epoch) }
+    }
+
+    /// Marks requests served inside the caller's transaction.
+    private func markServed(_ ids: [Int64], epoch: LSN) throws {
+        for id in ids {
+            try connection.execute("UPDATE cdc_snapshot_requests SET served_epoch = ? WHERE id = ?", [.integer(epoch.rawValue), .integer(id)])
         }
     }
 

@@ -30,6 +30,21 @@ final class EventLogTests: XCTestCase {
         return Event(lsn: LSN(lsn), source: source, timestampMilliseconds: ts, body: .change(change))
     }
 
+    /// The append that ends a snapshot epoch marks the requests it serves in the same
+    /// transaction: a failed append leaves them pending, a successful one served (before, a
+    /// crash between the append and a separate mark made every restart serve them again).
+    func testServedRequestsAreMarkedWithTheAppendOrNotAtAll() throws {
+        let log = try EventLog(path: path("served.db"), create: true)
+        let id = try log.requestSnapshot(requester: "sink", tables: [])
+        try log.append([Self.event(1)])
+        XCTAssertThrowsError(try log.append([Self.event(5)], servedRequests: ([id], LSN(2))), "an LSN gap fails the append")
+        XCTAssertNil(try log.servedEpoch(ofRequest: id))
+        XCTAssertEqual(try log.pendingSnapshotRequests().map(\.id), [id])
+        try log.append([Self.event(2), Self.event(3)], state: ["k": .integer(3)], servedRequests: ([id], LSN(2)))
+        XCTAssertEqual(try log.servedEpoch(ofRequest: id), LSN(2))
+        XCTAssertTrue(try log.pendingSnapshotRequests().isEmpty)
+    }
+
     /// A hole in the log (an event deleted by hand, a damaged file) is an error naming the
     /// missing LSN, never a silent skip.
     func testAMissingEventIsReportedNotSkipped() throws {

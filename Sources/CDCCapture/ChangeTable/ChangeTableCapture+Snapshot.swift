@@ -41,9 +41,10 @@ extension ChangeTableCapture {
         var lsn = startedAt.rawValue + 1
         var buffer: [Event] = []
         var stopped = false
-        func flush(state: [String: SQLiteValue] = [:]) throws {
+        var epochLSN = LSN.zero
+        func flush(state: [String: SQLiteValue] = [:], served: (ids: [Int64], epoch: LSN)? = nil) throws {
             guard !buffer.isEmpty || !state.isEmpty else { return }
-            try log.append(buffer, state: state)
+            try log.append(buffer, state: state, servedRequests: served)
             appended += buffer.count
             buffer.removeAll(keepingCapacity: true)
             // Mid-epoch only: the last append (with the position) ends the epoch.
@@ -80,6 +81,7 @@ extension ChangeTableCapture {
                 if group != nil { markLastOfGroup(&buffer) }
             }
             let epoch = SnapshotEpoch(epoch: LSN(lsn), tables: epochTables, reason: request.reason)
+            epochLSN = epoch.epoch
             try add(Event(lsn: LSN(lsn), source: source, timestampMilliseconds: now, body: .snapshotStart(epoch)))
             lsn += 1
             var group: OpenGroup?
@@ -100,34 +102,18 @@ extension ChangeTableCapture {
             logger.info("\(sourcePath): snapshot epoch interrupted; it runs again on the next start")
             return nil
         }
-        let epochLSN = buffer.first(where: { if case .snapshotStart = $0.body { return true } else { return false } })?.lsn
         openGroup = nil
         snapshottedTableIDs.formUnion(ids)
-        try flush(state: stateForLog(changeSeq: boundary, appending: buffer.count, lastRowFingerprint: boundaryFingerprint, startedAt: startedAt))
+        // The requests are marked served with the epoch's last append (one transaction): a
+        // crash between the two made every restart run the whole epoch again (found by the
+        // kill -9 harness, killing the agent every few seconds).
+        try flush(state: stateForLog(changeSeq: boundary, appending: buffer.count, lastRowFingerprint: boundaryFingerprint, startedAt: startedAt),
+                  served: request.requestIDs.isEmpty ? nil : (request.requestIDs, epochLSN))
         consumedSeq = boundary
         try deleteConsumedRows()
-        if !request.requestIDs.isEmpty {
-            let startLSN = try epochLSN ?? findEpochStart(before: LSN(lsn))
-            try log.markSnapshotRequestsServed(request.requestIDs, epoch: startLSN)
-        }
         pendingSnapshot = nil
         logger.info("\(sourcePath): snapshot epoch (\(request.reason)) done: \(appended) event(s), change seq \(boundary)")
         return appended
-    }
-
-    /// The LSN of the newest `snapshot_start` at or before `limit` (used when the start marker
-    /// was flushed in an earlier append of the epoch).
-    private func findEpochStart(before limit: LSN) throws -> LSN {
-        var offset = LSN(max(0, limit.rawValue - 1 - Int64(batchSize) * 4))
-        // Markers are rare and the epoch just ended: scan back in windows from the end.
-        while true {
-            let events = try log.read(after: offset, limit: Int(limit.rawValue - offset.rawValue))
-            if let start = events.last(where: { if case .snapshotStart = $0.body { return true } else { return false } }) {
-                return start.lsn
-            }
-            if offset == .zero { return .zero }
-            offset = LSN(max(0, offset.rawValue - Int64(batchSize) * 4))
-        }
     }
 
     /// Marks the last change event in `buffer` as the last of its group.
