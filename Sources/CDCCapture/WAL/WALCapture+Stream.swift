@@ -402,9 +402,10 @@ extension WALCapture {
         let newPages = try snapshotSource(atCommit: newCommit, wal: wal)
         let changed = Set(transaction.frames.map(\.pageNumber))
         var schemaChanges: [SchemaChange] = []
+        var schemaRead = false
         if changed.contains(1) {
             let header = try DatabaseHeader.decode(try newPages.page(1)[0..<DatabaseHeader.size])
-            if let header, header.schemaCookie != oldCookie { schemaChanges = try readSchema(from: newPages) }
+            if let header, header.schemaCookie != oldCookie { schemaChanges = try readSchema(from: newPages); schemaRead = true }
         }
         // The old versions read from the database file are right only while no checkpoint has
         // copied a later frame into it (WALIndexCheckpointInfo): checked before any of this
@@ -415,7 +416,13 @@ extension WALCapture {
                 throw BackfillRace()
             }
         }
-        batch.beginTransaction(timestampMilliseconds: EventLog.nowMilliseconds())
+        // The position before this transaction is still ``position`` while it is decoded; the
+        // schema versions are the ones before it unless it changed the schema (readSchema
+        // already stamped the new ones: then no state, and the old behaviour).
+        let stateBefore: (() throws -> [String: SQLiteValue])? = !schemaRead
+            ? { [unowned self] in try self.positionState(appending: batch.buffer.prefix { $0.lsn.rawValue < batch.transactionStartLSN }.count) }
+            : nil
+        batch.beginTransaction(timestampMilliseconds: EventLog.nowMilliseconds(), stateBefore: stateBefore)
         do {
             for change in schemaChanges { try batch.add(change, validate: validate) }
             // Take the map out while it changes, so the update happens in place (no copy).

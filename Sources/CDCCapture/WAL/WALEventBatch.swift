@@ -10,7 +10,10 @@ import CDCTransport
 /// A transaction larger than a batch is appended in several batches; only the batch that
 /// ends a transaction stores the agent's position, so after a crash the whole transaction is
 /// decoded again. Its first events are then in the log twice, with the second copies at
-/// higher LSNs: replaying them gives the same rows (promise 3).
+/// higher LSNs: replaying them gives the same rows (promise 3). The complete transactions
+/// buffered before it are appended first with the position before it (when the caller gave
+/// one, ``beginTransaction(timestampMilliseconds:stateBefore:)``), so a crash repeats only
+/// the large transaction's events, never whole transactions before it.
 final class WALEventBatch {
     let log: EventLog
     let source: SourceInfo
@@ -27,6 +30,10 @@ final class WALEventBatch {
     private var group: (id: Int64, index: Int)?
     private var timestamp: Int64 = 0
     private var transactionStart: Int64 = 0
+    /// The LSN of the current transaction's first event.
+    var transactionStartLSN: Int64 { transactionStart }
+    /// The agent state for the position right before the current transaction, if known.
+    private var stateBefore: (() throws -> [String: SQLiteValue])?
 
     /// - Parameters:
     ///   - limit: events per append.
@@ -40,10 +47,31 @@ final class WALEventBatch {
     }
 
     /// Starts the events of one source transaction, stamped with `timestampMilliseconds`.
-    func beginTransaction(timestampMilliseconds: Int64) {
+    /// - Parameter stateBefore: makes the agent state of the position right before this
+    ///   transaction; called (once at most) when the transaction outgrows the batch while
+    ///   complete transactions are buffered before it. `nil` when no such state can be made
+    ///   (then those go out without a position, as part of the first partial append).
+    func beginTransaction(timestampMilliseconds: Int64, stateBefore: (() throws -> [String: SQLiteValue])? = nil) {
         group = nil
         timestamp = timestampMilliseconds
         transactionStart = nextLSN
+        self.stateBefore = stateBefore
+    }
+
+    /// Appends the complete transactions buffered before the current one, with the position
+    /// before it, when the current one outgrows the batch.
+    private func appendCompleteTransactions() throws {
+        guard group != nil, let stateBefore, let split = buffer.firstIndex(where: { $0.lsn.rawValue >= transactionStart }), split > 0 else { return }
+        let complete = Array(buffer[..<split])
+        let state = try stateBefore()
+        let started = DispatchTime.now().uptimeNanoseconds
+        try log.append(complete, state: state)
+        appendSeconds += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        appended += complete.count
+        appendCount += 1
+        buffer.removeFirst(split)
+        bufferBytes = buffer.reduce(0) { $0 + ($1.change.map { ($0.before?.approximateByteCount ?? 0) + ($0.after?.approximateByteCount ?? 0) } ?? 0) }
+        self.stateBefore = nil
     }
 
     /// Adds one row change of the current transaction. When the buffer is full it is
@@ -52,6 +80,7 @@ final class WALEventBatch {
     func add(_ change: WALRowChange, validate: () throws -> Void) throws {
         if isFull {
             try validate()
+            try appendCompleteTransactions()
             try append(state: [:])
             if group != nil { FaultPoint.reached(FaultPoint.transactionBatch) }
         }
