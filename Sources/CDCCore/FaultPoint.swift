@@ -27,8 +27,8 @@ public enum FaultPoint {
     /// After a batch that ends inside a source transaction (one larger than a batch) was
     /// appended, before the rest of the transaction's events (both modes).
     public static let transactionBatch = "txn.batch"
-    /// WAL mode: the agent holds its barrier (the source's write lock), before it reads the
-    /// last frames.
+    /// WAL mode: the agent has just taken its barrier (the source's write lock), before it
+    /// looks at how much is left to read under it.
     public static let barrierHeld = "wal.barrier.held"
     /// WAL mode: under the barrier, after reading and appending the last frames, before the
     /// PASSIVE checkpoint.

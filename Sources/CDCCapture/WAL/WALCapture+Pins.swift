@@ -59,6 +59,7 @@ extension WALCapture {
             guard backlog > Self.barrierReadLimitFrames, self.pendingEpoch == nil else { return }
             appended += try self.advance().appended
         }
+        if acquired { FaultPoint.reached(FaultPoint.barrierHeld) }
         guard acquired else {
             logger.debug("\(sourcePath): barrier not acquired within \(options.barrierWaitMilliseconds) ms; WAL at frame \(position?.frameIndex ?? 0)")
             return appended
@@ -75,7 +76,6 @@ extension WALCapture {
             statistics.longestBarrierMilliseconds = max(statistics.longestBarrierMilliseconds, held)
         }
         do {
-            FaultPoint.reached(FaultPoint.barrierHeld)
             let before = position
             appended += try readAndCapture().appended
             if let before, let after = position, after.header.saltBytes == before.header.saltBytes {
