@@ -96,6 +96,7 @@ class ModeRun:
         env = dict(os.environ)
         env.pop("CDC_FAULT_KILL_AT", None)
         if arm: env["CDC_FAULT_KILL_AT"] = arm
+        if arm and arm.startswith("wal.barrier."): env["CDC_LOG_LEVEL"] = "debug"   # says why a point was not reached
         with open(logp, "w") as lf:
             lf.write(f"# CDC_FAULT_KILL_AT={arm or ''} " + " ".join(argv) + "\n"); lf.flush()
             p = subprocess.Popen(argv, stdout=lf, stderr=subprocess.STDOUT, env=env)
@@ -122,18 +123,18 @@ class ModeRun:
             self.unexpected.append((name, p.returncode, os.path.basename(logp)))
             self.note(f"!! {name} had already exited rc={p.returncode}")
 
-    def armed_run(self, name, point, extra=()):
+    def armed_run(self, name, point, extra=(), timeout=None):
         """Starts `name` armed at `point`:n and waits for it to kill itself there; kills it when it
         does not get there within --point-timeout. Returns whether the point was reached."""
         if name in self.procs: self.kill9(name)
         n = self.rng.randint(1, 3)
         p = self.start(name, extra, arm=f"{point}:{n}")
         try:
-            rc = p.wait(timeout=args.point_timeout)
+            rc = p.wait(timeout=timeout or args.point_timeout)
         except subprocess.TimeoutExpired:
             self.kill9(name, "timeout")
             self.count(self.not_reached, point)
-            self.note(f"{point}:{n} not reached within {args.point_timeout}s")
+            self.note(f"{point}:{n} not reached within {timeout or args.point_timeout}s")
             return False
         self.procs.pop(name, None)
         if rc == -signal.SIGKILL:
@@ -179,7 +180,7 @@ class ModeRun:
         for a in range(1, 41):
             for b in "pqrs": con.execute("INSERT INTO t_comp VALUES (?,?,?,0)", (a, b, self.rng.randint(0, 10**9)))
         for i in range(600): con.execute("INSERT INTO t_nokey VALUES (?,?,0)", (self.rng.random(), f"y{i}"))
-        con.executemany("INSERT INTO big VALUES (?,?,0)", ((i, f"row {i} " + "x" * 30) for i in range(1, args.big_rows + 1)))
+        con.executemany("INSERT INTO big VALUES (?,?,0)", ((i, f"row {i} " + "x" * 100) for i in range(1, args.big_rows + 1)))
         con.execute("INSERT INTO ticks VALUES (1, 0)")
         con.execute("COMMIT"); con.close()
         if self.mode == "triggers":
@@ -268,7 +269,14 @@ class ModeRun:
                 self.kill9("agent")
                 self.request_big()
                 extra = ["--batch-size", str(self.rng.choice([1000, 5000]))]
-            self.armed_run("agent", point, extra)
+            timeout = None
+            if point.startswith("wal.barrier."):
+                # The agent's barrier cycle waits for 1,000 new WAL frames (its checkpoint
+                # threshold): the large transaction brings most of them.
+                self.kill9("agent")
+                self.request_big()
+                timeout = 2 * args.point_timeout
+            self.armed_run("agent", point, extra, timeout)
         # Carry on unarmed for a moment, so the next trial starts from a running pipeline.
         if "agent" not in self.procs: self.start("agent", self.agent_opts())
         if "sink" not in self.procs: self.start("sink", ["--follow"])

@@ -107,7 +107,7 @@ while not stop:
         cur.execute("BEGIN IMMEDIATE" if rng.random() < 0.5 or big else "BEGIN")
         changes, touched = [], set()
         if big:
-            cur.execute("UPDATE big SET w=?, pad=?", (tx, f"big-{tx}"))
+            cur.execute("UPDATE big SET w=?, pad=?", (tx, f"big-{tx} " + "y" * 100))
         else:
             for _ in range(rng.randint(1, 12)):
                 before = len(changes)
