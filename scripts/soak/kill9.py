@@ -27,6 +27,7 @@ as JSON and exits 1 on any failure, 0 otherwise.
 
 usage: scripts/soak/kill9.py [--mode wal|triggers|both] [--trials N] [--seed S] [--dir D]
                              [--bin DIR] [--big-rows N] [--point-timeout SECONDS] [--max-seconds T]
+                             [--wal-autocheckpoint N]
 --trials counts per mode. Build first (swift build -c release; --bin defaults to .build/release)."""
 import argparse, glob, json, os, random, re, signal, sqlite3, struct, subprocess, sys, time, base64
 
@@ -555,6 +556,11 @@ failures = {m: r["failures"] for m, r in results.items() if r["failures"]}
 summary = {"seed": seed, "dir": BASE, "seconds": round(time.time() - T0, 1), "modes": results,
            "total": {"trials": sum(r["trials"] for r in results.values()),
                      "kills": sum(sum(r["kills"].values()) for r in results.values()),
+                     "kills_by_point": {p: sum(r["kills"].get(p, 0) for r in results.values())
+                                        for p in sorted({p for r in results.values() for p in r["kills"]})},
+                     "events": sum(r.get("events", {}).get("count", 0) for r in results.values()),
+                     "verified_once_in_order": sum(r.get("verified_once_in_order", 0) for r in results.values()),
+                     "harmful_duplicates": sum(r.get("duplicates", {}).get("harmful", 0) for r in results.values()),
                      "failures": sum(len(f) for f in failures.values())}}
 print("\n===== SUMMARY =====")
 print(json.dumps(summary, indent=1, default=str))
