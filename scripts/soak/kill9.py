@@ -330,6 +330,7 @@ class ModeRun:
         types, group_problems, decode_errors = {}, [], 0
         epochs = []                      # (lsn, reason)
         epoch_ends = []
+        epoch_tables = []                # (lsn, tables) of every epoch start
         stream = {}                      # (table, key) -> [(lsn, state)] streamed, LSN order
         per_txn_keys = {}                # (txn id, table, key) -> events (must be 1)
         last_state = {}                  # (table, key) -> latest state seen (stream or snapshot)
@@ -361,7 +362,7 @@ class ModeRun:
             types[name] = types.get(name, 0) + 1
             if t == "snapshot_start":
                 if open_grp is not None: abandon_group(); open_grp = None; abandoned_groups.append(lsn)
-                epochs.append((lsn, e.get("reason"))); continue
+                epochs.append((lsn, e.get("reason"))); epoch_tables.append((lsn, set(e.get("tables", [])))); continue
             if t == "snapshot_end":
                 epoch_ends.append((lsn, e.get("reason")))
                 for tb in e.get("tables", []):
@@ -435,8 +436,11 @@ class ModeRun:
         resyncs = [l for l, r in epochs if r == "resync"]
         first_end = min((l for l, r in epochs), default=0)
         missing_ok, missing_bad, unmatched, verified = 0, [], [], 0
-        def resync_between(lo, hi):
-            return any(lo < r and (hi is None or r < hi) for r in resyncs)
+        def epoch_between(table, lo, hi):
+            # An epoch over the table between the two streamed changes carries the state (a
+            # resync; in trigger mode also a requested epoch, whose snapshot consumes the
+            # change rows up to its boundary instead of streaming them).
+            return any(lo < r and (hi is None or r < hi) and table in tb for r, tb in epoch_tables)
         for k in set(ledger) | set(stream):
             L, S = ledger.get(k, []), stream.get(k, [])
             i, prev_lsn = 0, 0
@@ -446,19 +450,19 @@ class ModeRun:
                 if j == len(L):
                     unmatched.append((k, lsn, st)); continue
                 if j > i:
-                    if resync_between(prev_lsn, lsn): missing_ok += j - i
+                    if epoch_between(k[0], prev_lsn, lsn): missing_ok += j - i
                     else: missing_bad.append((k, L[i:j], lsn))
                 verified += 1
                 i, prev_lsn = j + 1, lsn
             if i < len(L):
-                if resync_between(prev_lsn, None): missing_ok += len(L) - i
+                if epoch_between(k[0], prev_lsn, None): missing_ok += len(L) - i
                 else: missing_bad.append((k, L[i:], "end"))
         if unmatched: self.failures.append(f"{len(unmatched)} streamed changes not in the ledger at their place (duplicated, reordered or invented), first {unmatched[:3]}")
         if missing_bad: self.failures.append(f"{len(missing_bad)} rows miss committed changes with no resync epoch after them, first {missing_bad[:3]}")
 
         abandoned_bad = []
         for k, l, st, tid in abandoned:
-            if any(l2 > l and st2 == st for l2, st2 in stream.get(k, [])) or resync_between(l, None): continue
+            if any(l2 > l and st2 == st for l2, st2 in stream.get(k, [])) or epoch_between(k[0], l, None): continue
             abandoned_bad.append((k, l, st))
         if abandoned_bad: self.failures.append(f"{len(abandoned_bad)} changes of unfinished groups never appear again, first {abandoned_bad[:3]}")
         # Every resync epoch must be explained: forced by the harness (the epoch, or its reruns
@@ -470,8 +474,28 @@ class ModeRun:
             setups = [x for x in self.resync_setup_lsns if x is not None and x < r]
             if setups and not any(setups[-1] < x < r for x in ends): continue
             unforced.append(r)
-        if unforced and (self.mode == "triggers" or args.wal_autocheckpoint == 0):
-            self.failures.append(f"{len(unforced)} resync epoch(s) nobody forced, at LSNs {unforced[:5]}")
+        # Why the agent ran them, from its logs. In WAL mode a kill soon after the agent's own
+        # barrier cycle is expected to cost one: its checkpoint let the next write restart the
+        # WAL, and a restart cannot tell that generation's end from frames a service checkpoint
+        # took (docs/wal-capture.md); any other reason, unforced, is a failure.
+        reasons = {}
+        for lp in glob.glob(os.path.join(self.d, "agent-*.log")):
+            for ln in open(lp, errors="replace"):
+                m = re.search(r"src\.db: (.*?)(?:;|,)? (?:continuity is lost, )?running a resync", ln)
+                if m:
+                    r = re.sub(r"\d+", "N", m.group(1))
+                    reasons[r] = reasons.get(r, 0) + 1
+        reset = "the WAL was reset (checkpointed and restarted) while the agent was stopped"
+        gone = "the WAL was checkpointed and removed or truncated while the agent was stopped"
+        allowed = set()
+        if self.mode == "wal":
+            allowed = {reset, gone} if self.forced["resync_setups"] else {reset}
+            if args.wal_autocheckpoint:
+                allowed |= {gone, "a checkpoint copied frames past the stored position into the database file while the agent was stopped"}
+        elif self.forced["resync_setups"]:
+            allowed = {"change rows N...N are missing (did another agent consume them into another log?)"}
+        if set(reasons) - allowed or (unforced and self.mode == "triggers"):
+            self.failures.append(f"{len(unforced)} resync epoch(s) nobody forced, at LSNs {unforced[:5]}; the agents' reasons: {reasons}")
 
         # ---- replay vs source ----
         s = sqlite3.connect(f"file:{self.SRC}?mode=ro", uri=True)
@@ -506,7 +530,7 @@ class ModeRun:
             "duplicates": {"harmful": len(unmatched) + len(twice) + len(abandoned_bad),
                            "harmless_redecoded_after_crash": len(abandoned) - len(abandoned_bad),
                            "unfinished_groups": len(abandoned_groups), "harmless_snapshot_repeats": harmless_dups},
-            "unforced_resync_epochs": len(unforced),
+            "unforced_resync_epochs": len(unforced), "resync_reasons": reasons,
             "replay_diff_rows": replay_diff, "replica_check_rc": self.replica_check_rc,
             "failures": self.failures,
         }

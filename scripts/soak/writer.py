@@ -89,7 +89,9 @@ def one_change(cur, tx, touched, changes):
             cur.execute("INSERT INTO t_nokey(x, y, w) VALUES (?,?,?)", (rval(), rval(), tx))
             changes.append(("t_nokey", (cur.lastrowid,), tx))
             return
-        row = cur.execute("SELECT rowid FROM t_nokey ORDER BY random() LIMIT 1").fetchone()
+        # Never the highest rowid: an insert later in the same transaction would take it again
+        # (max + 1), and the row would be changed twice in one transaction.
+        row = cur.execute("SELECT rowid FROM t_nokey WHERE rowid < (SELECT max(rowid) FROM t_nokey) ORDER BY random() LIMIT 1").fetchone()
         if row is None or ("t_nokey", (row[0],)) in touched: return
         k = row[0]
         if op < 0.8:
