@@ -23,8 +23,13 @@ extension WALCapture {
         // the frames committed in between.
         try readWholeWAL(continuing: false)
         // Frequent short attempts, as for the barrier cycle (a busy writer starves SQLite's
-        // busy handler); a busy error after the busy timeout is retried by the daemon.
-        guard try acquireBarrier(waitMilliseconds: options.busyTimeoutMilliseconds) else {
+        // busy handler); a busy error after the busy timeout is retried by the daemon. While
+        // it waits, it keeps reading what the service commits, so that under the barrier only
+        // a short tail is left (docs/wal-capture-protocol.md, step 4).
+        let acquired = try acquireBarrier(waitMilliseconds: options.busyTimeoutMilliseconds) { backlog in
+            if backlog > Self.barrierReadLimitFrames { try self.readWholeWAL(continuing: true) }
+        }
+        guard acquired else {
             throw SQLiteError(code: .busy, message: "the service kept its write lock for \(options.busyTimeoutMilliseconds) ms; the snapshot epoch waits for a moment between its transactions", path: sourcePath)
         }
         do {
