@@ -58,6 +58,12 @@ extension WALCapture {
             bufferBytes = 0
         }
         let now = EventLog.nowMilliseconds()
+        if reason == "resync" {
+            for change in try missedSchemaChanges() {
+                buffer.append(Event(lsn: LSN(lsn), source: source, timestampMilliseconds: now, body: .schema(change)))
+                lsn += 1
+            }
+        }
         let epoch = SnapshotEpoch(epoch: LSN(lsn), tables: tables.map(\.schema.name), reason: reason)
         buffer.append(Event(lsn: LSN(lsn), source: source, timestampMilliseconds: now, body: .snapshotStart(epoch)))
         lsn += 1
