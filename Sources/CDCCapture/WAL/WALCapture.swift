@@ -120,6 +120,9 @@ public final class WALCapture {
     /// Set when a resync or initial epoch must run before streaming goes on.
     var pendingEpoch: String?
     var started = false
+    /// The log's `PRAGMA data_version` when its snapshot requests were last looked at: a
+    /// request is a commit of another connection to the log, so only a change means one.
+    var requestsLogVersion: Int64 = -1
     /// Whether a pin has been held without a gap since ``position`` was read (a restarted
     /// WAL is then known to hold nothing unread from the old generation).
     var pinnedSincePosition = false
@@ -239,6 +242,14 @@ public final class WALCapture {
         if caughtUp, let p = position, p.frameIndex >= options.checkpointThresholdFrames {
             appended += try barrierCycle()
         }
+        // Requests are served at the capture position, so only when caught up (docs/operations.md).
+        if caughtUp, pendingEpoch == nil, !stop() {
+            let logVersion = try log.changeCounter()
+            if logVersion != requestsLogVersion {
+                requestsLogVersion = logVersion
+                appended += try serveSnapshotRequests()
+            }
+        }
         return appended
     }
 
@@ -268,7 +279,8 @@ public final class WALCapture {
                 // this moment is captured, which is what a heartbeat at this time claims.
                 let checkedAt = EventLog.nowMilliseconds()
                 let stamp = WALFileStamp(path: sourcePath + "-wal")
-                if stamp != lastSeen || pendingEpoch != nil || !started || chores.isBackingOff {
+                let requestsMayWait = try log.changeCounter() != requestsLogVersion
+                if stamp != lastSeen || pendingEpoch != nil || !started || chores.isBackingOff || requestsMayWait {
                     if let last = lastAppend, pendingEpoch == nil, !chores.isBackingOff {
                         // Group commit: let the commits that follow an append gather.
                         let since = DispatchTime.now().uptimeNanoseconds - last
