@@ -208,6 +208,7 @@ extension ChangeTableCapture {
             if group != nil { markLastOfGroup(&buffer) }
             openGroup = nil
             try emit(add, { markLastOfGroup(&buffer) }, &lsn)
+            try requestReadHook?()
             return h
         }
         try flush(state: stateForLog(changeSeq: h, appending: buffer.count, lastRowFingerprint: fingerprint, startedAt: startedAt))

@@ -42,6 +42,9 @@ public final class ChangeTableCapture {
     var incrementalEpoch: IncrementalEpoch?
     var keyedRequests: [KeyedRequest] = []
     var queuedRequestIDs = Set<Int64>()
+    /// Tests only: runs inside a request step's read transaction, after its snapshot rows
+    /// were read and before they are appended (a writer committing there must win).
+    var requestReadHook: (() throws -> Void)?
     var isStarted = false
     var changeRowStatement: (width: Int, statement: Statement)?
     var defaultValues: [String: SQLiteValue] = [:]

@@ -75,6 +75,7 @@ extension WALCapture {
                 }
                 served.append(([request.id], readAt))
             }
+            try requestReadHook?()
             try validate()
         } catch is BackfillRace {
             // The pages read may be wrong: nothing is appended, the requests stay pending and

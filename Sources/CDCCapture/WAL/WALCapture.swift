@@ -123,6 +123,9 @@ public final class WALCapture {
     /// The log's `PRAGMA data_version` when its snapshot requests were last looked at: a
     /// request is a commit of another connection to the log, so only a change means one.
     var requestsLogVersion: Int64 = -1
+    /// Tests only: runs while a snapshot request is served, after its rows were read and
+    /// before they are appended (a writer committing there must win).
+    var requestReadHook: (() throws -> Void)?
     /// Whether a pin has been held without a gap since ``position`` was read (a restarted
     /// WAL is then known to hold nothing unread from the old generation).
     var pinnedSincePosition = false
