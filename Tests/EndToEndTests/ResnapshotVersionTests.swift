@@ -86,6 +86,7 @@ final class ResnapshotVersionTests: XCTestCase {
         })
         XCTAssertEqual(snapshotRow.change?.after?[1], .string("old 2"), "the row as read at the capture position")
         XCTAssertGreaterThan(update.lsn, snapshotRow.lsn, "the update committed after the read has the higher row version")
+        XCTAssertTrue(events.allSatisfy { $0.timestampMilliseconds > 0 }, "every event has its time (retention goes by it)")
 
         // In order, and with the snapshot row delivered again after the update: the update stays.
         let sink = try SQLiteSink(replicaPath: dir.path("read.db"))

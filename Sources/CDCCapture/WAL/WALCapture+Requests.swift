@@ -46,8 +46,9 @@ extension WALCapture {
                 if chosen.isEmpty {
                     served.append((whole.map(\.id), LSN(try log.lastLSN().rawValue + Int64(batch.buffer.count))))
                 } else {
-                    let epoch = try batch.addMarker(start: true, tables: chosen.map(\.schema.name), reason: "requested", validate: validate)
+                    // Before the marker: the batch stamps every event with its transaction's time.
                     batch.beginTransaction(timestampMilliseconds: EventLog.nowMilliseconds())
+                    let epoch = try batch.addMarker(start: true, tables: chosen.map(\.schema.name), reason: "requested", validate: validate)
                     for table in chosen { try emitRows(of: table, at: pages, into: batch, validate: validate) }
                     batch.endTransaction()
                     try batch.addMarker(start: false, epoch: epoch, tables: chosen.map(\.schema.name), reason: "requested", validate: validate)
