@@ -40,10 +40,10 @@ extension EventLog {
         return connection.lastInsertRowID
     }
 
-    /// Requests not yet served, oldest first.
-    /// - Throws: ``SQLiteError``; ``EventLogError/corruptEvent`` is not used here: a request
-    ///   whose keys do not parse is returned as a whole-table request of its tables, which
-    ///   sends more rows than asked and never fewer.
+    /// Requests not yet served, oldest first. A request whose stored keys do not parse (a
+    /// hand-edited log) comes back as a whole-table request of its tables: more rows than
+    /// asked, never fewer.
+    /// - Throws: ``SQLiteError``.
     public func pendingSnapshotRequests() throws -> [SnapshotRequest] {
         let keysColumn = try requestsHaveKeysColumn() ? "keys" : "NULL"
         return try connection.query("SELECT id, requester, tables, \(keysColumn) FROM cdc_snapshot_requests WHERE served_epoch IS NULL ORDER BY id").compactMap { row in
