@@ -71,11 +71,12 @@ final class ResnapshotVersionTests: XCTestCase {
             try writer.execute("UPDATE items SET body = 'newer' WHERE id = 2")
         }
         let id = try EventLog(path: logPath).requestSnapshot(requester: "test", tables: ["items"])
-        _ = try capture.captureAvailable()
+        // Chunk after chunk, with the stream in between, until the epoch ends.
+        for _ in 0..<50 where try log.servedEpoch(ofRequest: id) == nil { _ = try capture.captureAvailable() }
         capture.setRequestReadHook(nil)
         _ = try capture.captureAvailable()
         XCTAssertTrue(fired)
-        XCTAssertNotNil(try log.servedEpoch(ofRequest: id))
+        let epoch = try XCTUnwrap(try log.servedEpoch(ofRequest: id))
 
         let events = try readAll(log)
         let snapshotRow = try XCTUnwrap(events.last { e in
@@ -87,6 +88,10 @@ final class ResnapshotVersionTests: XCTestCase {
         XCTAssertEqual(snapshotRow.change?.after?[1], .string("old 2"), "the row as read at the capture position")
         XCTAssertGreaterThan(update.lsn, snapshotRow.lsn, "the update committed after the read has the higher row version")
         XCTAssertTrue(events.allSatisfy { $0.timestampMilliseconds > 0 }, "every event has its time (retention goes by it)")
+        // Read in chunks of 4 rows: the streamed update sits between the epoch's markers.
+        let end = try XCTUnwrap(events.first { e in if case .snapshotEnd(let m) = e.body { return m.epoch == epoch } else { return false } })
+        XCTAssertTrue((epoch..<end.lsn).contains(update.lsn), "the update was streamed while the epoch was read")
+        XCTAssertEqual(events.filter { $0.lsn > epoch && $0.lsn < end.lsn && $0.change?.operation == .snapshot }.count, 20)
 
         // In order, and with the snapshot row delivered again after the update: the update stays.
         let sink = try SQLiteSink(replicaPath: dir.path("read.db"))

@@ -123,6 +123,8 @@ public final class WALCapture {
     /// The log's `PRAGMA data_version` when its snapshot requests were last looked at: a
     /// request is a commit of another connection to the log, so only a change means one.
     var requestsLogVersion: Int64 = -1
+    /// A `requested` epoch being read in chunks between capture passes (WALCapture+Requests.swift).
+    var incrementalEpoch: IncrementalEpoch?
     /// Tests only: runs while a snapshot request is served, after its rows were read and
     /// before they are appended (a writer committing there must win).
     var requestReadHook: (() throws -> Void)?
@@ -252,6 +254,8 @@ public final class WALCapture {
                 requestsLogVersion = logVersion
                 appended += try serveSnapshotRequests()
             }
+            // One chunk a pass: the next pass captures what was committed meanwhile.
+            if incrementalEpoch != nil, pendingEpoch == nil { appended += try serveEpochChunk() }
         }
         return appended
     }
@@ -283,7 +287,7 @@ public final class WALCapture {
                 let checkedAt = EventLog.nowMilliseconds()
                 let stamp = WALFileStamp(path: sourcePath + "-wal")
                 let requestsMayWait = try log.changeCounter() != requestsLogVersion
-                if stamp != lastSeen || pendingEpoch != nil || !started || chores.isBackingOff || requestsMayWait {
+                if stamp != lastSeen || pendingEpoch != nil || !started || chores.isBackingOff || requestsMayWait || incrementalEpoch != nil {
                     if let last = lastAppend, pendingEpoch == nil, !chores.isBackingOff {
                         // Group commit: let the commits that follow an append gather.
                         let since = DispatchTime.now().uptimeNanoseconds - last
