@@ -34,7 +34,8 @@ final class ResnapshotCommandTests: XCTestCase {
             XCTAssertEqual(try pending.scalar("SELECT served_epoch FROM cdc_snapshot_requests WHERE id = 1"), .null, mode)
             try pending.close()
 
-            try run("cdc-agent", ["run", "--db", db, "--log", log, "--once", "--mode", mode])
+            // Chunks of 7 rows: --once still reads the whole epoch, chunk after chunk.
+            try run("cdc-agent", ["run", "--db", db, "--log", log, "--once", "--mode", mode, "--batch-size", "7"])
             let waited = try run("cdc-agent", ["resnapshot", "--db", db, "--log", log, "--table", "items", "--wait", "--timeout", "1s"], expect: 1)
             XCTAssertTrue(waited.standardError.contains("not served"), waited.standardError)
             let served = try Connection(path: log, mode: .readOnly)

@@ -234,28 +234,31 @@ public final class WALCapture {
             guard let n = try runEpoch(reason: reason, until: stop) else { return 0 }
             appended += n
         }
-        // Each step reads at least to the snapshot of the pin it took; a service writing
-        // without pause keeps the steps coming until the agent catches up.
-        var caughtUp = false
-        repeat {
-            let step = try advance()
-            appended += step.appended
-            caughtUp = step.caughtUp
-        } while !caughtUp && pendingEpoch == nil && !stop()
-        // Only when caught up: under the barrier the agent reads what is left, and the
-        // service's writers wait for that.
-        if caughtUp, let p = position, p.frameIndex >= options.checkpointThresholdFrames {
-            appended += try barrierCycle()
-        }
-        // Requests are served at the capture position, so only when caught up (docs/operations.md).
-        if caughtUp, pendingEpoch == nil, !stop() {
+        while true {
+            // Each step reads at least to the snapshot of the pin it took; a service writing
+            // without pause keeps the steps coming until the agent catches up.
+            var caughtUp = false
+            repeat {
+                let step = try advance()
+                appended += step.appended
+                caughtUp = step.caughtUp
+            } while !caughtUp && pendingEpoch == nil && !stop()
+            // Only when caught up: under the barrier the agent reads what is left, and the
+            // service's writers wait for that.
+            if caughtUp, let p = position, p.frameIndex >= options.checkpointThresholdFrames {
+                appended += try barrierCycle()
+            }
+            // Requests are served at the capture position, so only when caught up
+            // (docs/operations.md, "Re-snapshot on demand").
+            guard caughtUp, pendingEpoch == nil, !stop() else { break }
             let logVersion = try log.changeCounter()
             if logVersion != requestsLogVersion {
                 requestsLogVersion = logVersion
                 appended += try serveSnapshotRequests()
             }
-            // One chunk a pass: the next pass captures what was committed meanwhile.
-            if incrementalEpoch != nil, pendingEpoch == nil { appended += try serveEpochChunk() }
+            // One chunk, then capture again what was committed meanwhile, until the epoch ends.
+            guard incrementalEpoch != nil, pendingEpoch == nil else { break }
+            appended += try serveEpochChunk()
         }
         return appended
     }
