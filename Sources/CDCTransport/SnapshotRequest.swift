@@ -15,6 +15,7 @@ public struct SnapshotRequest: Hashable, Sendable {
     /// table's key order (``TableSchema/keyNames``), with their exact storage classes.
     public var keys: [[SQLiteValue]]?
 
+    /// A request as stored; see the properties for each part.
     public init(id: Int64, requester: String, tables: [String], keys: [[SQLiteValue]]? = nil) {
         self.id = id
         self.requester = requester
