@@ -96,6 +96,8 @@ final class ResnapshotCommandTests: XCTestCase {
         try drift.close()
 
         let agent = try Daemon("cdc-agent", ["run", "--db", db, "--log", log, "--mode", mode, "--batch-size", "200", "--heartbeat-interval", "0"])
+        // A sink follows live, so it applies the epoch's chunks as they come, between changes.
+        let follower = try Daemon("cdc-sink", ["--log", log, "--replica", replica, "--follow"])
         let writer = try Writer(path: db)
         writer.start()
         usleep(200_000)
@@ -108,6 +110,7 @@ final class ResnapshotCommandTests: XCTestCase {
         let commits = writer.stop()
         XCTAssertGreaterThan(commits, 10, "the writer kept committing")
         XCTAssertEqual(agent.stop(), 0)
+        XCTAssertEqual(follower.stop(), 0)
         try run("cdc-agent", ["run", "--db", db, "--log", log, "--once", "--mode", mode])
 
         let events = try Connection(path: log, mode: .readOnly)
