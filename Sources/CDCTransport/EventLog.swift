@@ -19,8 +19,9 @@ import Foundation
 /// - `cdc_agent_state(key, value)`: the agent's capture position, written in the same
 ///   transaction as the events it covers, so an agent restarted after a crash resumes
 ///   exactly after the last durable event.
-/// - `cdc_snapshot_requests`: sinks that fell behind retention ask the agent for a new
-///   snapshot epoch here.
+/// - `cdc_snapshot_requests`: sinks that fell behind retention, and operators
+///   (`cdc-agent resnapshot`), ask the agent for snapshot events here
+///   (EventLog+SnapshotRequests.swift; the `keys` column is added to older logs on first use).
 /// - `cdc_sink_acks(sink, lsn, event_ts_ms, acked_ms)`: how far each sink has applied, as
 ///   the sinks report it (EventLog+Acknowledgements.swift); absent from logs made before it,
 ///   until a sink acknowledges.
@@ -101,7 +102,7 @@ public final class EventLog {
                 CREATE TABLE cdc_schemas(id INTEGER PRIMARY KEY, json TEXT NOT NULL);
                 CREATE INDEX cdc_events_ts ON cdc_events(ts_ms);
                 CREATE TABLE cdc_agent_state(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
-                CREATE TABLE cdc_snapshot_requests(id INTEGER PRIMARY KEY, requested_ms INTEGER NOT NULL, requester TEXT NOT NULL, tables TEXT NOT NULL, served_epoch INTEGER);
+                CREATE TABLE cdc_snapshot_requests(id INTEGER PRIMARY KEY, requested_ms INTEGER NOT NULL, requester TEXT NOT NULL, tables TEXT NOT NULL, served_epoch INTEGER, keys TEXT);
                 """)
             try c.execute(acknowledgementsTableSQL)
             try c.execute(markerIndexSQL)
@@ -203,6 +204,7 @@ public final class EventLog {
         }
         // Only the agent claims a log, and only it needs to find the newest epoch marker fast.
         try addMarkerIndexIfMissing()
+        try addRequestKeysColumnIfMissing()
     }
 
     /// The service name of the source this log belongs to, once an agent claimed it.
@@ -462,39 +464,5 @@ public final class EventLog {
             try connection.execute("UPDATE cdc_log_meta SET value = ? WHERE key = 'pruned_through'", [.integer(through)])
             return Int(removed)
         }
-    }
-
-    // MARK: - Snapshot requests
-
-    /// Records a sink's request for a new snapshot epoch (served by the agent).
-    /// - Returns: the request id.
-    public func requestSnapshot(requester: String, tables: [String]) throws -> Int64 {
-        try connection.execute("INSERT INTO cdc_snapshot_requests(requested_ms, requester, tables) VALUES (?, ?, ?)",
-                               [.integer(Self.nowMilliseconds()), .string(requester), .string(tables.joined(separator: "\n"))])
-        return connection.lastInsertRowID
-    }
-
-    /// Requests not yet served, oldest first: (id, tables; empty means all).
-    public func pendingSnapshotRequests() throws -> [(id: Int64, tables: [String])] {
-        try connection.query("SELECT id, tables FROM cdc_snapshot_requests WHERE served_epoch IS NULL ORDER BY id").map { row in
-            guard case .integer(let id) = row[0] else { return (0, []) }
-            let tables = (row[1].stringValue ?? "").split(separator: "\n").map(String.init)
-            return (id, tables)
-        }
-    }
-
-    /// Marks requests as served by the epoch starting at `epoch`.
-    public func markSnapshotRequestsServed(_ ids: [Int64], epoch: LSN) throws {
-        try connection.transaction {
-            for id in ids {
-                try connection.execute("UPDATE cdc_snapshot_requests SET served_epoch = ? WHERE id = ?", [.integer(epoch.rawValue), .integer(id)])
-            }
-        }
-    }
-
-    /// The epoch that served request `id`, once served.
-    public func servedEpoch(ofRequest id: Int64) throws -> LSN? {
-        if case .integer(let e)? = try connection.scalar("SELECT served_epoch FROM cdc_snapshot_requests WHERE id = ?", [.integer(id)]) { return LSN(e) }
-        return nil
     }
 }

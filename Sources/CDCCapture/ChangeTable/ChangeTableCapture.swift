@@ -37,6 +37,14 @@ public final class ChangeTableCapture {
     var openGroup: OpenGroup?
     /// A snapshot epoch to run before streaming more: table ids (`nil`: all) and reason.
     var pendingSnapshot: PendingSnapshot?
+    /// Snapshot requests being served between stream batches (ChangeTableCapture+Requests.swift):
+    /// a chunked `requested` epoch, keyed requests, and the ids of both.
+    var incrementalEpoch: IncrementalEpoch?
+    var keyedRequests: [KeyedRequest] = []
+    var queuedRequestIDs = Set<Int64>()
+    /// Tests only: runs inside a request step's read transaction, after its snapshot rows
+    /// were read and before they are appended (a writer committing there must win).
+    var requestReadHook: (() throws -> Void)?
     var isStarted = false
     var changeRowStatement: (width: Int, statement: Statement)?
     var defaultValues: [String: SQLiteValue] = [:]
@@ -171,7 +179,12 @@ public final class ChangeTableCapture {
             }
             let (n, more) = try captureBatch()
             appended += n
-            if !more { break }
+            if !more {
+                // Caught up: one step of request work (a chunk, or a keyed request), then
+                // the stream again, so commits made meanwhile are not held back.
+                guard pendingSnapshot == nil, openGroup == nil, !stop(), let step = try runRequestStep() else { break }
+                appended += step
+            }
         }
         totalEvents += appended
         if appended > 0 {

@@ -91,6 +91,10 @@ extension WALCapture {
         buffer.append(Event(lsn: LSN(lsn), source: source, timestampMilliseconds: now, body: .snapshotEnd(epoch)))
         try flush(state: try positionState(appending: buffer.count))
         pendingEpoch = nil
+        // A requested epoch in progress was read at the old position: its requests are still
+        // pending in the log and are queued again.
+        incrementalEpoch = nil
+        requestsLogVersion = -1
         pinnedSincePosition = true
         logger.info("\(sourcePath): snapshot epoch (\(reason)) done: \(appended) event(s)")
         return appended
