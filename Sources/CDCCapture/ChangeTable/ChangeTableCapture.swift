@@ -169,6 +169,7 @@ public final class ChangeTableCapture {
         while !stop() {
             rounds += 1
             try refreshSchemaIfChanged()
+            appended += try announceSchemaChanges()
             if openGroup == nil {
                 if pendingSnapshot == nil { try queueSnapshotRequests() }
                 if let p = pendingSnapshot {
