@@ -94,10 +94,16 @@ public final class ChangeTableCapture {
         guard mode == "wal" else { throw CaptureError.notInWALMode(path: sourcePath, journalMode: mode) }
         guard let meta = try ChangeTableMeta.read(from: connection) else { throw CaptureError.notInstalled(path: sourcePath) }
         self.meta = meta
-        // Fail now, with a clear message, when the agent could not delete consumed rows
-        // later: a read-only file or connection, or a lock held beyond the busy timeout.
-        try connection.execute("BEGIN IMMEDIATE")
-        try connection.execute("ROLLBACK")
+        // Fail now, with a clear message, when the agent could never delete consumed rows: a
+        // read-only file or connection. A lock the service holds beyond the busy timeout is
+        // not that: the capture waits for it (the daemon backs off and retries; --once
+        // reports it when its own write is refused).
+        do {
+            try connection.execute("BEGIN IMMEDIATE")
+            try connection.execute("ROLLBACK")
+        } catch let error as SQLiteError where error.isBusy {
+            logger.debug("\(sourcePath): the service holds its write lock; capture starts when it lets go")
+        }
         agentLock = try AgentLock(sourcePath: sourcePath)
         let name = service ?? Self.defaultServiceName(forPath: sourcePath)
         source = SourceInfo(service: name, database: sourcePath, mode: .triggers)
