@@ -103,6 +103,15 @@ struct RunCommand {
     }
 
     func run() throws -> ExitCode {
+        do {
+            return try capture()
+        } catch let error as EventLogError where error.isStorageFailure {
+            // The run failed rather than its input: exit 1, and the line says what to free.
+            throw AgentRunFailure(error)
+        }
+    }
+
+    private func capture() throws -> ExitCode {
         let logger = Logger.standardError(label: "cdc-agent")
         guard databasePath.hasPrefix("file:") || FileManager.default.fileExists(atPath: databasePath) else {
             throw UsageError("\(databasePath): no such file; give the path of the service's SQLite database")
