@@ -6,17 +6,18 @@ import Foundation
 /// transaction (issue 4; docs/benchmarks.md, "Durability").
 struct DurabilityCommand {
     static let usage = """
-        usage: cdc-bench durability [--parts recovery,fsync] [--source-mib N] [--modes wal,triggers]
+        usage: cdc-bench durability [--parts recovery,fsync] [--source-mib N[,N…]] [--modes wal,triggers]
                                     [--writer-rows N] [--writer-autocheckpoint PAGES]
                                     [--rows N] [--batch-sizes B[,B…]]
 
         Each figure against a baseline run in the same invocation:
-          recovery  a source of --source-mib MiB (default 1024); the agent (a child process)
+          recovery  a source of each --source-mib size (default 64,1024); the agent (a child process)
                     runs its initial epoch, follows a writer inserting --writer-rows customers
                     (default 100000, 100 per transaction), is killed (SIGKILL) once it has a
                     quarter, the writer commits the rest, and the restart is timed until the
                     log holds every insert. Baselines: reading the source file once, and
-                    PRAGMA quick_check. --writer-autocheckpoint (default 0) is the writer's
+                    PRAGMA quick_check; and the largest source's recovery against the
+                    smallest's (does it depend on the size?). --writer-autocheckpoint (default 0) is the writer's
                     wal_autocheckpoint: 1000 lets it checkpoint while no agent runs, which in
                     WAL mode turns the restart into a resync epoch
           fsync     --rows single-row transactions (default 20000) captured by
@@ -30,7 +31,7 @@ struct DurabilityCommand {
     enum Part: String, CaseIterable { case recovery, fsync }
 
     var parts: [Part]
-    var sourceBytes: Int64
+    var sourceSizesMiB: [Int]
     var modes: [String]
     var writerRows: Int
     var writerAutocheckpointPages: Int
@@ -44,7 +45,10 @@ struct DurabilityCommand {
             guard let p = Part(rawValue: $0) else { throw UsageError("cdc-bench durability: --parts takes recovery and fsync, not \($0)") }
             return p
         }
-        sourceBytes = Int64(try scanner.integer("--source-mib", range: 1...65_536) ?? 1_024) << 20
+        sourceSizesMiB = try (scanner.list("--source-mib") ?? ["64", "1024"]).map {
+            guard let n = Int($0), (1...65_536).contains(n) else { throw UsageError("cdc-bench durability: --source-mib takes sizes in MiB from 1 to 65536, got \($0)") }
+            return n
+        }.sorted()
         modes = try scanner.list("--modes") ?? ["wal", "triggers"]
         for m in modes where m != "wal" && m != "triggers" { throw UsageError("cdc-bench durability: --modes takes wal and triggers, not \(m)") }
         writerRows = Int(try scanner.integer("--writer-rows", range: 400...100_000_000) ?? 100_000)
@@ -72,27 +76,40 @@ struct DurabilityCommand {
 
     private func runRecovery(_ agent: String, _ directory: String) throws {
         print("\n1. recovery: restart after SIGKILL to caught up, \(writerRows) inserts (100/txn) written around the kill, writer wal_autocheckpoint=\(writerAutocheckpointPages)")
-        let sourcePath = directory + "/recovery-source.db"
-        let buildSeconds = try BenchSupport.seconds { try AgentMemoryBench.buildSource(at: sourcePath, bytes: sourceBytes, seed: 1) }
-        let size = BenchSupport.fileSize(sourcePath)
-        let readSeconds = try RecoveryBench.readOnceSeconds(sourcePath)
-        let checkSeconds = try RecoveryBench.quickCheckSeconds(sourcePath)
-        print(String(format: "source %@ (built in %.1f s); baselines: read once %.3f s (%.0f MiB/s, page cache warm), PRAGMA quick_check %.3f s",
-                     BenchSupport.mebibytes(size), buildSeconds, readSeconds, Double(size) / 1_048_576 / readSeconds, checkSeconds))
-        print("mode     | epoch s | epoch events | captured at kill | backlog | recovery s | events after restart | resyncs | ÷ read once | ÷ quick_check")
-        print("-------- | ------: | -----------: | ---------------: | ------: | ---------: | -------------------: | ------: | ----------: | ------------:")
-        for mode in modes {
-            if mode == "triggers" {
-                let install = try ChildProcess(executable: agent, arguments: ["install", "--db", sourcePath], outputPath: directory + "/install.out")
-                guard install.wait().status == 0 else { throw BenchFailure("cdc-agent install failed: \(ReplicationCPUBench.tail(directory + "/install.out"))") }
+        print("source   | mode     | epoch s | epoch events | captured at kill | backlog | recovery s | events after restart | resyncs | read once s | quick_check s | ÷ read once | ÷ quick_check")
+        print("-------: | -------- | ------: | -----------: | ---------------: | ------: | ---------: | -------------------: | ------: | ----------: | ------------: | ----------: | ------------:")
+        var recovery: [String: [(mib: Int, seconds: Double, perEvent: Double, read: Double)]] = [:]
+        for mib in sourceSizesMiB {
+            // One source at a time on disk: the 1 GiB one and its logs take several GiB.
+            let folder = directory + "/recovery-\(mib)"
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            defer { if ProcessInfo.processInfo.environment["KEEP"] == nil { try? FileManager.default.removeItem(atPath: folder) } }
+            let sourcePath = folder + "/source.db"
+            try AgentMemoryBench.buildSource(at: sourcePath, bytes: Int64(mib) << 20, seed: 1)
+            let size = BenchSupport.fileSize(sourcePath)
+            let readSeconds = try RecoveryBench.readOnceSeconds(sourcePath)
+            let checkSeconds = try RecoveryBench.quickCheckSeconds(sourcePath)
+            for mode in modes {
+                if mode == "triggers" {
+                    let install = try ChildProcess(executable: agent, arguments: ["install", "--db", sourcePath], outputPath: folder + "/install.out")
+                    guard install.wait().status == 0 else { throw BenchFailure("cdc-agent install failed: \(ReplicationCPUBench.tail(folder + "/install.out"))") }
+                }
+                let m = try RecoveryBench.measure(executable: agent, sourcePath: sourcePath, mode: mode, writerRows: writerRows,
+                                                  writerAutocheckpointPages: writerAutocheckpointPages, directory: folder)
+                // This mode's log is not needed any more; the next mode writes its own.
+                for suffix in ["", "-wal", "-shm"] { unlink(folder + "/recovery-\(mode)-events.db" + suffix) }
+                recovery[mode, default: []].append((mib, m.recoverySeconds, m.recoverySeconds / Double(max(1, m.recoveredEvents)), readSeconds))
+                print(String(format: "%@ | %@ | %7.1f | %12lld | %16lld | %7lld | %10.3f | %20lld | %7d | %11.3f | %13.3f | %10.2fx | %12.2fx",
+                             BenchSupport.mebibytes(size).leftPadded(8) as NSString, mode.padding(toLength: 8, withPad: " ", startingAt: 0) as NSString,
+                             m.epochSeconds, m.epochEvents, m.capturedAtKill, Int64(m.writerRows) - m.capturedAtKill, m.recoverySeconds,
+                             m.recoveredEvents, m.resyncEpochs, readSeconds, checkSeconds, m.recoverySeconds / readSeconds, m.recoverySeconds / checkSeconds))
             }
-            let m = try RecoveryBench.measure(executable: agent, sourcePath: sourcePath, mode: mode, writerRows: writerRows,
-                                              writerAutocheckpointPages: writerAutocheckpointPages, directory: directory)
-            // The log of this mode is not needed any more; the next mode writes its own.
-            for suffix in ["", "-wal", "-shm"] { unlink(directory + "/recovery-\(mode)-events.db" + suffix) }
-            print(String(format: "%@ | %7.1f | %12lld | %16lld | %7lld | %10.3f | %20lld | %7d | %10.2fx | %12.2fx",
-                         mode.padding(toLength: 8, withPad: " ", startingAt: 0) as NSString, m.epochSeconds, m.epochEvents, m.capturedAtKill, Int64(m.writerRows) - m.capturedAtKill, m.recoverySeconds,
-                         m.recoveredEvents, m.resyncEpochs, m.recoverySeconds / readSeconds, m.recoverySeconds / checkSeconds))
+        }
+        for mode in modes {
+            guard let runs = recovery[mode], runs.count > 1, let small = runs.first, let large = runs.last else { continue }
+            // The backlog depends on when the kill landed, so compare seconds per backlog event too.
+            print(String(format: "%@: recovery at %d MiB ÷ at %d MiB = %.2fx, per backlog event %.2fx (reading the source once: %.2fx)",
+                         mode, large.mib, small.mib, large.seconds / small.seconds, large.perEvent / small.perEvent, large.read / small.read))
         }
     }
 
@@ -113,4 +130,9 @@ struct DurabilityCommand {
             }
         }
     }
+}
+
+private extension String {
+    /// The string right-aligned in `width` characters.
+    func leftPadded(_ width: Int) -> String { String(repeating: " ", count: max(0, width - count)) + self }
 }
