@@ -80,6 +80,9 @@ final class LogStorageFailureTests: XCTestCase {
 
         let (storedBefore, record) = try logFacts(log)
         XCTAssertTrue(record?.message.contains("disk is full") ?? false, "the failure is the agent's recorded last error: \(String(describing: record))")
+        let status = try runProcess(agent, ["status", "--db", db, "--log", log, "--json"])
+        XCTAssertEqual(status.code, 0, status.err)
+        XCTAssertTrue(status.out.contains("the event log's disk is full"), "cdc-agent status shows it as the last error: \(status.out)")
         XCTAssertLessThan(storedBefore, 2 * Self.rows, "the limit must stop the agent mid-stream for this test to mean anything")
         XCTAssertGreaterThan(storedBefore, 0, "some batches landed before the log filled up")
         if mode == "triggers" {
