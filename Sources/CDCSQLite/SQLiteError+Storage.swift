@@ -43,8 +43,8 @@ extension SQLiteError {
         }
     }
 
-    /// A full file system or a file at the process's file-size limit, for the database at
-    /// `path` and its `-wal`, `-journal` and `-shm` files; `nil` when neither is the case.
+    /// A full or read-only file system, or a file at the process's file-size limit, for the
+    /// database at `path` and its `-wal`, `-journal` and `-shm` files; `nil` when none is the case.
     ///
     /// A file counts as at the limit when less than one WAL frame (a 64 KiB page and its
     /// 24-byte header, the largest single write SQLite makes) fits below `RLIMIT_FSIZE`; a
@@ -62,9 +62,11 @@ extension SQLiteError {
         }
         var fs = statvfs()
         let folder = (path as NSString).deletingLastPathComponent
-        if statvfs(folder.isEmpty ? "." : folder, &fs) == 0, UInt64(fs.f_bavail) * UInt64(fs.f_frsize) < largestWrite {
-            return .full(reason: "no space left on the file system")
-        }
+        guard statvfs(folder.isEmpty ? "." : folder, &fs) == 0 else { return nil }
+        // A file system the kernel remounted read-only after errors fails writes with EROFS,
+        // through descriptors that were opened for writing before.
+        if fs.f_flag & UInt(ST_RDONLY) != 0 { return .readOnly(reason: "the file system is mounted read-only") }
+        if UInt64(fs.f_bavail) * UInt64(fs.f_frsize) < largestWrite { return .full(reason: "no space left on the file system") }
         return nil
     }
 }
