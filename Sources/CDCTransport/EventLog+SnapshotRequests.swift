@@ -57,13 +57,14 @@ extension EventLog {
     /// Marks requests as served by the snapshot events starting at `epoch` (a whole-table
     /// request: its `snapshot_start`; a keyed one: the LSN its rows were read at, see
     /// docs/operations.md).
-    /// - Throws: ``SQLiteError``.
+    /// - Throws: ``EventLogError/diskFull(path:reason:)`` or ``EventLogError/readOnly(path:reason:)``
+    ///   when the log cannot be written, else ``SQLiteError``.
     public func markSnapshotRequestsServed(_ ids: [Int64], epoch: LSN) throws {
-        try connection.transaction {
+        try writing { try connection.transaction {
             for id in ids {
                 try connection.execute("UPDATE cdc_snapshot_requests SET served_epoch = ? WHERE id = ?", [.integer(epoch.rawValue), .integer(id)])
             }
-        }
+        } }
     }
 
     /// The LSN that served request `id`, once served.

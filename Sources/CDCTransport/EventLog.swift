@@ -71,7 +71,7 @@ public final class EventLog {
         if exists, isFolder.boolValue { throw EventLogError.notAnEventLog(path: path, reason: "it is a folder") }
         let isEmptyFile = exists && ((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0) == 0
         if create, !readOnly, !exists || isEmptyFile {
-            try Self.createLog(at: path, inPlace: isEmptyFile)
+            try Self.writing(path) { try Self.createLog(at: path, inPlace: isEmptyFile) }
         } else if !exists {
             throw SQLiteError(code: .cantOpen, message: "no such file", path: path)
         }
@@ -79,10 +79,28 @@ public final class EventLog {
         // Validate before changing anything: a file that is not a log is left as it was.
         try validate()
         if !readOnly {
-            if try connection.journalMode() != "wal" {
-                try connection.execute("PRAGMA journal_mode=WAL")
+            try writing {
+                if try connection.journalMode() != "wal" {
+                    try connection.execute("PRAGMA journal_mode=WAL")
+                }
+                try connection.execute("PRAGMA synchronous=FULL")
             }
-            try connection.execute("PRAGMA synchronous=FULL")
+        }
+    }
+
+    /// Runs a write to the log, turning a full disk or a read-only file into
+    /// ``EventLogError/diskFull`` or ``EventLogError/readOnly``: the one-line error the
+    /// operator acts on, naming the log, instead of SQLite's "disk I/O error".
+    /// - Throws: what `body` throws, storage failures mapped.
+    func writing<T>(_ body: () throws -> T) throws -> T {
+        try Self.writing(path, body)
+    }
+
+    static func writing<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            throw EventLogError.mappingStorageFailure(error, path: path)
         }
     }
 
@@ -170,12 +188,12 @@ public final class EventLog {
     /// ``EventLogError/offsetPruned`` (DESIGN.md: an LSN is never reused, also across a lost log).
     /// - Throws: ``EventLogError/nonIncreasingLSN`` when the log already holds events.
     public func continueLSNs(after lsn: LSN) throws {
-        try connection.transaction {
+        try writing { try connection.transaction {
             if case .integer(let last)? = try connection.scalar("SELECT max(lsn) FROM cdc_events") {
                 throw EventLogError.nonIncreasingLSN(path: path, last: LSN(last), offending: lsn.next)
             }
             try connection.execute("UPDATE cdc_log_meta SET value = max(value, ?) WHERE key = 'pruned_through'", [.integer(lsn.rawValue)])
-        }
+        } }
     }
 
     /// The current time, UTC milliseconds since 1970.
@@ -195,16 +213,18 @@ public final class EventLog {
     /// - Throws: ``EventLogError/sourceMismatch`` when the log belongs to another source.
     public func claim(for source: SourceInfo) throws {
         let identity = "\(source.service) (\(Self.canonicalSourcePath(source.database)))"
-        try connection.transaction {
+        try writing { try connection.transaction {
             if let existing = try connection.scalar("SELECT value FROM cdc_log_meta WHERE key = 'source'")?.stringValue {
                 guard existing == identity else { throw EventLogError.sourceMismatch(path: path, expected: identity, found: existing) }
             } else {
                 try connection.execute("INSERT INTO cdc_log_meta VALUES ('source', ?), ('source_service', ?)", [.string(identity), .string(source.service)])
             }
-        }
+        } }
         // Only the agent claims a log, and only it needs to find the newest epoch marker fast.
-        try addMarkerIndexIfMissing()
-        try addRequestKeysColumnIfMissing()
+        try writing {
+            try addMarkerIndexIfMissing()
+            try addRequestKeysColumnIfMissing()
+        }
     }
 
     /// The service name of the source this log belongs to, once an agent claimed it.
@@ -243,11 +263,13 @@ public final class EventLog {
     ///   - events: events with consecutive LSNs starting right after ``lastLSN()``.
     ///   - state: key/value pairs of the agent's position covering exactly these events
     ///     (for example the change-table sequence consumed); stored in the same transaction.
-    /// - Throws: ``EventLogError/nonIncreasingLSN``, ``SQLiteError``.
+    /// - Throws: ``EventLogError/nonIncreasingLSN``; ``EventLogError/diskFull`` or
+    ///   ``EventLogError/readOnly`` when the log cannot be written (the transaction is rolled
+    ///   back: neither the events nor the state are stored); ``SQLiteError``.
     /// - Complexity: O(events).
     public func append(_ events: [Event], state: [String: SQLiteValue] = [:]) throws {
         do {
-            try appendInTransaction(events, state: state)
+            try writing { try appendInTransaction(events, state: state) }
             schemaReferences.commit()
             committedState.merge(pendingState) { $1 }
             pendingState = [:]
@@ -342,9 +364,10 @@ public final class EventLog {
     }
 
     /// Stores agent state without events (for example after an idle poll).
+    /// - Throws: ``EventLogError/diskFull``, ``EventLogError/readOnly``, ``SQLiteError``.
     public func saveState(_ state: [String: SQLiteValue]) throws {
         do {
-            try connection.transaction { try writeState(state) }
+            try writing { try connection.transaction { try writeState(state) } }
             committedState.merge(pendingState) { $1 }
             pendingState = [:]
         } catch {
@@ -443,7 +466,7 @@ public final class EventLog {
     /// - Returns: the number of events removed.
     @discardableResult
     public func prune(maximumAgeMilliseconds: Int64?, maximumBytes: Int64?, now: Int64 = EventLog.nowMilliseconds()) throws -> Int {
-        try connection.transaction {
+        try writing { try connection.transaction {
             var through: Int64 = try prunedThrough().rawValue
             if let age = maximumAgeMilliseconds,
                case .integer(let lsn)? = try connection.scalar("SELECT max(lsn) FROM cdc_events WHERE ts_ms < ?", [.integer(now - age)]) {
@@ -463,6 +486,6 @@ public final class EventLog {
             let removed = try connection.execute("DELETE FROM cdc_events WHERE lsn <= ?", [.integer(through)])
             try connection.execute("UPDATE cdc_log_meta SET value = ? WHERE key = 'pruned_through'", [.integer(through)])
             return Int(removed)
-        }
+        } }
     }
 }
