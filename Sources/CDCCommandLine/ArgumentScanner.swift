@@ -53,6 +53,30 @@ public struct ArgumentScanner {
         return found
     }
 
+    /// Consumes every `name VALUE` and `name=VALUE` (a repeatable option), in order. A value
+    /// may start with `-` (a negative number) but not with `--` (the next option).
+    /// - Throws: ``UsageError`` when an occurrence has no value.
+    public mutating func values(_ name: String) throws -> [String] {
+        var found: [String] = []
+        var i = 0
+        while i < remaining.count {
+            let arg = remaining[i]
+            if arg == name {
+                guard i + 1 < remaining.count, !remaining[i + 1].hasPrefix("--") else {
+                    throw UsageError("\(command): \(name) needs a value")
+                }
+                found.append(remaining[i + 1])
+                remaining.removeSubrange(i...(i + 1))
+            } else if arg.hasPrefix(name + "=") {
+                found.append(String(arg.dropFirst(name.count + 1)))
+                remaining.remove(at: i)
+            } else {
+                i += 1
+            }
+        }
+        return found
+    }
+
     /// Consumes a required `name VALUE`.
     public mutating func required(_ name: String) throws -> String {
         guard let v = try value(name) else { throw UsageError("\(command): missing \(name); see \(command) --help") }

@@ -156,6 +156,14 @@ extension TableSchema {
         w.endObject()
     }
 
+    /// Reads a schema object as ``write(to:)`` writes it (the `schema` member of a change
+    /// event, without the table's name, which it does not hold).
+    /// - Throws: ``EventDecodingError`` naming the field, ``JSONSyntaxError`` for text that is
+    ///   not JSON.
+    public init(schemaJSON text: String, name: String) throws {
+        try self.init(json: try JSONParser.parse(Array(text.utf8)), name: name, line: nil)
+    }
+
     /// Reads a schema object (the `schema` member of a change event).
     /// - Throws: ``EventDecodingError`` naming the field.
     init(json: JSONValue, name: String, line: Int?) throws {

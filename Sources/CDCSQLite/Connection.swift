@@ -47,8 +47,9 @@ public final class Connection {
         let rc = sqlite3_open_v2(path, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
+            let systemErrno = db.map { sqlite3_system_errno($0) } ?? 0
             sqlite3_close_v2(db)
-            throw SQLiteError(code: ResultCode(rawValue: rc), message: message, path: path)
+            throw SQLiteError(code: ResultCode(rawValue: rc), message: message, path: path, systemErrno: systemErrno)
         }
         handle = db
         sqlite3_extended_result_codes(db, 1)
@@ -87,7 +88,7 @@ public final class Connection {
 
     func makeError(_ rc: Int32, sql: String? = nil) -> SQLiteError {
         let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
-        return SQLiteError(code: ResultCode(rawValue: rc), message: message, path: path, sql: sql)
+        return SQLiteError(code: ResultCode(rawValue: rc), message: message, path: path, sql: sql, systemErrno: handle.map { sqlite3_system_errno($0) } ?? 0)
     }
 
     /// Runs one or more SQL statements that take no parameters, discarding any rows.
@@ -99,7 +100,7 @@ public final class Connection {
             if rc != SQLITE_OK {
                 let message = errmsg.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(rc))
                 sqlite3_free(errmsg)
-                throw SQLiteError(code: ResultCode(rawValue: rc), message: message, path: path, sql: sql)
+                throw SQLiteError(code: ResultCode(rawValue: rc), message: message, path: path, sql: sql, systemErrno: sqlite3_system_errno(h))
             }
         }
     }

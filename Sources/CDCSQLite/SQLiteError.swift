@@ -52,12 +52,18 @@ public struct SQLiteError: Error, Sendable, CustomStringConvertible {
     public var path: String?
     /// The SQL text, when the error came from a statement.
     public var sql: String?
+    /// The operating system's `errno` behind an I/O error (`sqlite3_system_errno`), 0 when
+    /// there was none: it tells a full disk (`ENOSPC`) or a file-size limit (`EFBIG`) behind
+    /// `SQLITE_IOERR_WRITE` from any other write failure.
+    /// Source: https://www.sqlite.org/c3ref/system_errno.html
+    public var systemErrno: Int32
 
-    public init(code: ResultCode, message: String, path: String? = nil, sql: String? = nil) {
+    public init(code: ResultCode, message: String, path: String? = nil, sql: String? = nil, systemErrno: Int32 = 0) {
         self.code = code
         self.message = message
         self.path = path
         self.sql = sql
+        self.systemErrno = systemErrno
     }
 
     /// Whether retrying later can succeed (busy or locked).

@@ -19,8 +19,9 @@ import Foundation
 /// - `cdc_agent_state(key, value)`: the agent's capture position, written in the same
 ///   transaction as the events it covers, so an agent restarted after a crash resumes
 ///   exactly after the last durable event.
-/// - `cdc_snapshot_requests`: sinks that fell behind retention ask the agent for a new
-///   snapshot epoch here.
+/// - `cdc_snapshot_requests`: sinks that fell behind retention, and operators
+///   (`cdc-agent resnapshot`), ask the agent for snapshot events here
+///   (EventLog+SnapshotRequests.swift; the `keys` column is added to older logs on first use).
 /// - `cdc_sink_acks(sink, lsn, event_ts_ms, acked_ms)`: how far each sink has applied, as
 ///   the sinks report it (EventLog+Acknowledgements.swift); absent from logs made before it,
 ///   until a sink acknowledges.
@@ -70,7 +71,7 @@ public final class EventLog {
         if exists, isFolder.boolValue { throw EventLogError.notAnEventLog(path: path, reason: "it is a folder") }
         let isEmptyFile = exists && ((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0) == 0
         if create, !readOnly, !exists || isEmptyFile {
-            try Self.createLog(at: path, inPlace: isEmptyFile)
+            try Self.writing(path) { try Self.createLog(at: path, inPlace: isEmptyFile) }
         } else if !exists {
             throw SQLiteError(code: .cantOpen, message: "no such file", path: path)
         }
@@ -78,10 +79,28 @@ public final class EventLog {
         // Validate before changing anything: a file that is not a log is left as it was.
         try validate()
         if !readOnly {
-            if try connection.journalMode() != "wal" {
-                try connection.execute("PRAGMA journal_mode=WAL")
+            try writing {
+                if try connection.journalMode() != "wal" {
+                    try connection.execute("PRAGMA journal_mode=WAL")
+                }
+                try connection.execute("PRAGMA synchronous=FULL")
             }
-            try connection.execute("PRAGMA synchronous=FULL")
+        }
+    }
+
+    /// Runs a write to the log, turning a full disk or a read-only file into
+    /// ``EventLogError/diskFull`` or ``EventLogError/readOnly``: the one-line error the
+    /// operator acts on, naming the log, instead of SQLite's "disk I/O error".
+    /// - Throws: what `body` throws, storage failures mapped.
+    func writing<T>(_ body: () throws -> T) throws -> T {
+        try Self.writing(path, body)
+    }
+
+    static func writing<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            throw EventLogError.mappingStorageFailure(error, path: path)
         }
     }
 
@@ -101,7 +120,7 @@ public final class EventLog {
                 CREATE TABLE cdc_schemas(id INTEGER PRIMARY KEY, json TEXT NOT NULL);
                 CREATE INDEX cdc_events_ts ON cdc_events(ts_ms);
                 CREATE TABLE cdc_agent_state(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
-                CREATE TABLE cdc_snapshot_requests(id INTEGER PRIMARY KEY, requested_ms INTEGER NOT NULL, requester TEXT NOT NULL, tables TEXT NOT NULL, served_epoch INTEGER);
+                CREATE TABLE cdc_snapshot_requests(id INTEGER PRIMARY KEY, requested_ms INTEGER NOT NULL, requester TEXT NOT NULL, tables TEXT NOT NULL, served_epoch INTEGER, keys TEXT);
                 """)
             try c.execute(acknowledgementsTableSQL)
             try c.execute(markerIndexSQL)
@@ -169,12 +188,12 @@ public final class EventLog {
     /// ``EventLogError/offsetPruned`` (DESIGN.md: an LSN is never reused, also across a lost log).
     /// - Throws: ``EventLogError/nonIncreasingLSN`` when the log already holds events.
     public func continueLSNs(after lsn: LSN) throws {
-        try connection.transaction {
+        try writing { try connection.transaction {
             if case .integer(let last)? = try connection.scalar("SELECT max(lsn) FROM cdc_events") {
                 throw EventLogError.nonIncreasingLSN(path: path, last: LSN(last), offending: lsn.next)
             }
             try connection.execute("UPDATE cdc_log_meta SET value = max(value, ?) WHERE key = 'pruned_through'", [.integer(lsn.rawValue)])
-        }
+        } }
     }
 
     /// The current time, UTC milliseconds since 1970.
@@ -194,15 +213,18 @@ public final class EventLog {
     /// - Throws: ``EventLogError/sourceMismatch`` when the log belongs to another source.
     public func claim(for source: SourceInfo) throws {
         let identity = "\(source.service) (\(Self.canonicalSourcePath(source.database)))"
-        try connection.transaction {
+        try writing { try connection.transaction {
             if let existing = try connection.scalar("SELECT value FROM cdc_log_meta WHERE key = 'source'")?.stringValue {
                 guard existing == identity else { throw EventLogError.sourceMismatch(path: path, expected: identity, found: existing) }
             } else {
                 try connection.execute("INSERT INTO cdc_log_meta VALUES ('source', ?), ('source_service', ?)", [.string(identity), .string(source.service)])
             }
-        }
+        } }
         // Only the agent claims a log, and only it needs to find the newest epoch marker fast.
-        try addMarkerIndexIfMissing()
+        try writing {
+            try addMarkerIndexIfMissing()
+            try addRequestKeysColumnIfMissing()
+        }
     }
 
     /// The service name of the source this log belongs to, once an agent claimed it.
@@ -245,11 +267,13 @@ public final class EventLog {
     ///     starting at LSN `epoch` serves, marked in the same transaction: the append that ends
     ///     an epoch and the mark are one, so a crash never leaves a finished epoch with its
     ///     request still pending (which made every restart serve it again).
-    /// - Throws: ``EventLogError/nonIncreasingLSN``, ``SQLiteError``.
+    /// - Throws: ``EventLogError/nonIncreasingLSN``; ``EventLogError/diskFull`` or
+    ///   ``EventLogError/readOnly`` when the log cannot be written (the transaction is rolled
+    ///   back: neither the events nor the state are stored); ``SQLiteError``.
     /// - Complexity: O(events + served requests).
     public func append(_ events: [Event], state: [String: SQLiteValue] = [:], servedRequests: (ids: [Int64], epoch: LSN)? = nil) throws {
         do {
-            try appendInTransaction(events, state: state, servedRequests: servedRequests)
+            try writing { try appendInTransaction(events, state: state, servedRequests: servedRequests) }
             schemaReferences.commit()
             committedState.merge(pendingState) { $1 }
             pendingState = [:]
@@ -299,7 +323,11 @@ public final class EventLog {
                 }
             }
             try writeState(state)
-            if let servedRequests { try markServed(servedRequests.ids, epoch: servedRequests.epoch) }
+            if let servedRequests {
+                for id in servedRequests.ids {
+                    try connection.execute("UPDATE cdc_snapshot_requests SET served_epoch = ? WHERE id = ?", [.integer(servedRequests.epoch.rawValue), .integer(id)])
+                }
+            }
         }
     }
 
@@ -345,9 +373,10 @@ public final class EventLog {
     }
 
     /// Stores agent state without events (for example after an idle poll).
+    /// - Throws: ``EventLogError/diskFull``, ``EventLogError/readOnly``, ``SQLiteError``.
     public func saveState(_ state: [String: SQLiteValue]) throws {
         do {
-            try connection.transaction { try writeState(state) }
+            try writing { try connection.transaction { try writeState(state) } }
             committedState.merge(pendingState) { $1 }
             pendingState = [:]
         } catch {
@@ -446,7 +475,7 @@ public final class EventLog {
     /// - Returns: the number of events removed.
     @discardableResult
     public func prune(maximumAgeMilliseconds: Int64?, maximumBytes: Int64?, now: Int64 = EventLog.nowMilliseconds()) throws -> Int {
-        try connection.transaction {
+        try writing { try connection.transaction {
             var through: Int64 = try prunedThrough().rawValue
             if let age = maximumAgeMilliseconds,
                case .integer(let lsn)? = try connection.scalar("SELECT max(lsn) FROM cdc_events WHERE ts_ms < ?", [.integer(now - age)]) {
@@ -466,43 +495,6 @@ public final class EventLog {
             let removed = try connection.execute("DELETE FROM cdc_events WHERE lsn <= ?", [.integer(through)])
             try connection.execute("UPDATE cdc_log_meta SET value = ? WHERE key = 'pruned_through'", [.integer(through)])
             return Int(removed)
-        }
-    }
-
-    // MARK: - Snapshot requests
-
-    /// Records a sink's request for a new snapshot epoch (served by the agent).
-    /// - Returns: the request id.
-    public func requestSnapshot(requester: String, tables: [String]) throws -> Int64 {
-        try connection.execute("INSERT INTO cdc_snapshot_requests(requested_ms, requester, tables) VALUES (?, ?, ?)",
-                               [.integer(Self.nowMilliseconds()), .string(requester), .string(tables.joined(separator: "\n"))])
-        return connection.lastInsertRowID
-    }
-
-    /// Requests not yet served, oldest first: (id, tables; empty means all).
-    public func pendingSnapshotRequests() throws -> [(id: Int64, tables: [String])] {
-        try connection.query("SELECT id, tables FROM cdc_snapshot_requests WHERE served_epoch IS NULL ORDER BY id").map { row in
-            guard case .integer(let id) = row[0] else { return (0, []) }
-            let tables = (row[1].stringValue ?? "").split(separator: "\n").map(String.init)
-            return (id, tables)
-        }
-    }
-
-    /// Marks requests as served by the epoch starting at `epoch`.
-    public func markSnapshotRequestsServed(_ ids: [Int64], epoch: LSN) throws {
-        try connection.transaction { try markServed(ids, epoch: epoch) }
-    }
-
-    /// Marks requests served inside the caller's transaction.
-    private func markServed(_ ids: [Int64], epoch: LSN) throws {
-        for id in ids {
-            try connection.execute("UPDATE cdc_snapshot_requests SET served_epoch = ? WHERE id = ?", [.integer(epoch.rawValue), .integer(id)])
-        }
-    }
-
-    /// The epoch that served request `id`, once served.
-    public func servedEpoch(ofRequest id: Int64) throws -> LSN? {
-        if case .integer(let e)? = try connection.scalar("SELECT served_epoch FROM cdc_snapshot_requests WHERE id = ?", [.integer(id)]) { return LSN(e) }
-        return nil
+        } }
     }
 }

@@ -1,4 +1,5 @@
 import CDCCore
+import CDCSQLite
 
 /// Errors of the embedded event log; each says what to do.
 public enum EventLogError: Error, Sendable, CustomStringConvertible, Equatable {
@@ -13,6 +14,13 @@ public enum EventLogError: Error, Sendable, CustomStringConvertible, Equatable {
     case corruptEvent(path: String, lsn: LSN, reason: String)
     /// The log belongs to another source.
     case sourceMismatch(path: String, expected: String, found: String)
+    /// The log could not be written because its disk is full (or a quota or the file-size
+    /// limit was reached). The write was rolled back: no event of it is stored and the
+    /// agent's position was not moved.
+    case diskFull(path: String, reason: String)
+    /// The log could not be written because it (or its `-wal`, `-shm` or folder) is
+    /// read-only. Nothing was stored.
+    case readOnly(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -26,6 +34,29 @@ public enum EventLogError: Error, Sendable, CustomStringConvertible, Equatable {
             return "\(path): the event at LSN \(lsn) is corrupt: \(reason)"
         case .sourceMismatch(let path, let expected, let found):
             return "\(path): this log holds events of source \(found), not \(expected); use one log per source database"
+        case .diskFull(let path, let reason):
+            return "\(path): the event log's disk is full (\(reason)); nothing of the failed batch was stored and the capture position did not move, so free space on the log's file system (or raise its quota or file-size limit) and start cdc-agent again: it resumes where it stopped"
+        case .readOnly(let path, let reason):
+            return "\(path): the event log is read-only (\(reason)); nothing was stored and the capture position did not move, so make the log, its -wal and -shm files and its folder writable by the agent's user and start cdc-agent again: it resumes where it stopped"
+        }
+    }
+
+    /// Whether this is a storage failure (``diskFull`` or ``readOnly``): the operator fixes
+    /// the machine, and a restart resumes.
+    public var isStorageFailure: Bool {
+        switch self {
+        case .diskFull, .readOnly: return true
+        default: return false
+        }
+    }
+
+    /// The log's error for `error` when it is a storage failure of the log at `path`;
+    /// otherwise `error` itself.
+    static func mappingStorageFailure(_ error: Error, path: String) -> Error {
+        guard let sqlite = error as? SQLiteError, let failure = sqlite.storageFailure else { return error }
+        switch failure {
+        case .full(let reason): return EventLogError.diskFull(path: path, reason: reason)
+        case .readOnly(let reason): return EventLogError.readOnly(path: path, reason: reason)
         }
     }
 }

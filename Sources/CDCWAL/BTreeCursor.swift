@@ -48,6 +48,41 @@ struct BTreeCursor<Source: PageSource> {
         try push(rootPage)
     }
 
+    /// Positions the cursor of a table b-tree before its first row whose rowid is greater
+    /// than `rowid`: one root-to-leaf descent. An interior table cell's key is the largest
+    /// rowid of its left subtree, so the first cell whose key exceeds `rowid` leads to the
+    /// first such row (the right-most pointer when none does). Source: SQLite, "Database
+    /// File Format" §1.6 (https://www.sqlite.org/fileformat2.html).
+    ///
+    /// - Throws: ``PageDecodingError`` for an invalid page or cell.
+    /// - Complexity: O(depth × cells a page), binary search left out for clarity.
+    init(source: Source, rootPage: UInt32, usableSize: Int, seekingPastRowID rowid: Int64) throws {
+        self.source = source
+        self.usableSize = usableSize
+        self.isTable = true
+        readsLeft = Int(source.databaseSizeInPages)
+        try push(rootPage)
+        while let top = levels.last, !top.page.type.isLeaf {
+            let i = levels.count - 1
+            var j = 0
+            while j < top.page.cellCount, try cell(j, of: top.page).rowid <= rowid { j += 1 }
+            if j < top.page.cellCount {
+                // As next() leaves it after descending into cell j's left child.
+                levels[i].index = j
+                levels[i].isReturningFromChild = true
+                try push(try cell(j, of: top.page).leftChild)
+            } else {
+                levels[i].index = top.page.cellCount + 1
+                try push(top.page.rightMostPointer)
+            }
+        }
+        if let top = levels.last {
+            var j = 0
+            while j < top.page.cellCount, try cell(j, of: top.page).rowid <= rowid { j += 1 }
+            levels[levels.count - 1].index = j
+        }
+    }
+
     private var maximumPayloadSize: Int { Int(source.databaseSizeInPages) * source.pageSize }
 
     /// Reads a page, counting it against the bound.

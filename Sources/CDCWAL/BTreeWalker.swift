@@ -63,6 +63,30 @@ public struct BTreeWalker<Source: PageSource> {
         }
     }
 
+    /// Calls `body` with at most `limit` rows of the table b-tree rooted at `rootPage` whose
+    /// rowid is greater than `after` (all rows from the first when `nil`), in rowid order:
+    /// one chunk of a snapshot read in chunks.
+    ///
+    /// - Returns: the last rowid passed to `body` when `limit` rows were read (more may
+    ///   follow), or `nil` when the tree has no row after the chunk.
+    /// - Throws: ``PageDecodingError`` for any invalid page, cell or record, or `body`'s error.
+    /// - Complexity: one root-to-leaf descent, then O(pages + payload bytes) of the chunk.
+    public func forEachTableRow(rootPage: UInt32, after: Int64?, limit: Int, _ body: (TableRow) throws -> Void) throws -> Int64? {
+        var cursor = try after.map { try BTreeCursor(source: source, rootPage: rootPage, usableSize: usableSize, seekingPastRowID: $0) }
+            ?? BTreeCursor(source: source, rootPage: rootPage, usableSize: usableSize, isTable: true)
+        var count = 0
+        var last: Int64?
+        while count < max(1, limit), let entry = try cursor.next() {
+            if let after, entry.rowid <= after { continue }
+            try body(TableRow(rowid: entry.rowid, values: entry.values))
+            last = entry.rowid
+            count += 1
+        }
+        guard count >= max(1, limit), let last else { return nil }
+        // Full: say "more" only when a row follows, so the caller's last chunk is not empty.
+        return try cursor.next() == nil ? nil : last
+    }
+
     /// Every row of the table b-tree rooted at `rootPage`, in rowid order.
     ///
     /// - Throws: as ``forEachTableRow(rootPage:_:)``.

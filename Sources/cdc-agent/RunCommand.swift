@@ -41,6 +41,9 @@ struct RunCommand {
         A sink whose offset falls behind what retention removed stops with a clear error, or
         with --resnapshot-on-gap asks this agent for a new snapshot epoch.
         Without --once it runs until SIGTERM or SIGINT, finishes the batch in hand and exits 0.
+        When the event log cannot be written (its disk is full, a quota or `ulimit -f` is
+        reached, or it is read-only) it stops with exit 1 and one line saying what to free;
+        nothing of the failed batch is consumed, and a restart resumes (docs/operations.md).
         """
 
     var databasePath: String
@@ -103,6 +106,15 @@ struct RunCommand {
     }
 
     func run() throws -> ExitCode {
+        do {
+            return try capture()
+        } catch let error as EventLogError where error.isStorageFailure {
+            // The run failed rather than its input: exit 1, and the line says what to free.
+            throw AgentRunFailure(error)
+        }
+    }
+
+    private func capture() throws -> ExitCode {
         let logger = Logger.standardError(label: "cdc-agent")
         guard databasePath.hasPrefix("file:") || FileManager.default.fileExists(atPath: databasePath) else {
             throw UsageError("\(databasePath): no such file; give the path of the service's SQLite database")

@@ -12,6 +12,7 @@ let usage = """
       uninstall  remove everything install added
       run        capture changes into an event log (daemon, or --once)
       status     print the source's, the log's and the sinks' positions and lag
+      resnapshot ask the running agent for snapshot events of tables or keys
 
     `cdc-agent <command> --help` shows the command's options.
     """
@@ -25,6 +26,7 @@ runCommand("cdc-agent") {
     case "uninstall": return try UninstallCommand.parse(arguments)?.run() ?? .success
     case "run": return try RunCommand.parse(arguments)?.run() ?? .success
     case "status": return try StatusCommand.parse(arguments)?.run() ?? .success
+    case "resnapshot": return try ResnapshotCommand.parse(arguments)?.run() ?? .success
     case "--help", "-h", "help":
         print(usage)
         return .success

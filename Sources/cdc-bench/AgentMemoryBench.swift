@@ -83,7 +83,7 @@ enum AgentMemoryBench {
     ///
     /// Rows are made inside SQLite (`randomblob`) in transactions of about 16 MiB with
     /// `synchronous=OFF`: the source is scaffolding, not the thing measured.
-    private static func buildSource(at path: String, bytes: Int64, seed: UInt64) throws {
+    static func buildSource(at path: String, bytes: Int64, seed: UInt64) throws {
         try SampleShop.create(at: path)
         let seeder = try ShopWriter(path: path, seed: seed)
         try seeder.bulkInsertCustomers(1_000, perTransaction: 1_000)

@@ -15,6 +15,9 @@ public final class Daemon {
         try process.run()
     }
 
+    /// Whether the program is still running (it has not exited on its own).
+    public var isRunning: Bool { process.isRunning }
+
     /// Sends SIGTERM and waits for the exit.
     /// - Returns: the exit status.
     @discardableResult

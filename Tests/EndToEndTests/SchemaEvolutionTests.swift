@@ -305,4 +305,47 @@ final class SchemaEvolutionTests: XCTestCase {
         XCTAssertEqual(try Connection(path: replica, mode: .readOnly).tableSchema("items").columnNames, ["id", "title", "qty", "price", "colour"])
         try capture.close()
     }
+    /// Change-table mode announces a renamed and a dropped table as schema events, found at its
+    /// schema check, both while it runs and when it starts after them: the read model renames
+    /// the table with its rows and drops the dropped one, instead of starting an empty table
+    /// under the new name and keeping the old rows.
+    func testTriggerModeRenamedAndDroppedTablesReachTheReadModel() throws {
+        for whileRunning in [true, false] {
+            let dir = try TemporaryDirectory(prefix: "schema-triggers-tables")
+            let db = dir.path("svc.db"), replica = dir.path("read.db")
+            let service = try Connection(path: db, mode: .create)
+            try service.execute("PRAGMA journal_mode=WAL")
+            try service.execute(Self.items)
+            try service.execute("CREATE TABLE notes(id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes VALUES (1, 'n')")
+            _ = try ChangeTableInstaller(connection: service, logger: .silent).install(tables: nil)
+            let log = try EventLog(path: dir.path("events.db"), create: true)
+            var capture = try ChangeTableCapture(sourcePath: db, log: log, service: "svc", logger: .silent)
+            func sync() throws -> CheckReport {
+                let sink = try SQLiteSink(replicaPath: replica)
+                try sink.sync(from: log)
+                try sink.close()
+                return try ReplicaChecker(sourcePath: db, replicaPath: replica).run()
+            }
+            try capture.captureAvailable()
+            XCTAssertTrue(try sync().isConsistent)
+            if !whileRunning { try capture.close() }
+            let mark = try log.lastLSN()
+            try service.execute("""
+                UPDATE items SET qty = 5 WHERE id = 1; ALTER TABLE items RENAME TO products;
+                UPDATE products SET qty = 6 WHERE id = 2; DROP TABLE notes;
+                """)
+            if !whileRunning { capture = try ChangeTableCapture(sourcePath: db, log: log, service: "svc", logger: .silent) }
+            try capture.captureAvailable()
+            let announced = try log.read(after: mark, limit: 100).compactMap { event -> String? in
+                if case .schema(let s) = event.body { return "\(s.kind.rawValue) \(s.previousName) \(s.table) v\(s.schema.version)" }
+                return nil
+            }
+            XCTAssertEqual(announced, ["rename items products v2", "drop notes notes v1"], "while running: \(whileRunning)")
+            let report = try sync()
+            XCTAssertTrue(report.isConsistent, report.render(json: false))
+            let tables = try Connection(path: replica, mode: .readOnly).userTableNames()
+            XCTAssertEqual(tables, ["pairs", "products"], "while running: \(whileRunning)")
+            try capture.close()
+        }
+    }
 }

@@ -365,6 +365,39 @@ final class WALCaptureTests: XCTestCase {
         }
     }
 
+    /// Schema changes made while the agent could not follow the WAL come before the resync
+    /// epoch's rows as schema events (a vanished table as a drop, another key as a drop and a
+    /// create), so that a read model that followed the stream until then follows this too.
+    func testAResyncAnnouncesTheSchemaChangesItMissed() throws {
+        var h = try Harness(prefix: "wal-missed", schema: """
+            CREATE TABLE keep(id INTEGER PRIMARY KEY, v TEXT); CREATE TABLE gone(id INTEGER PRIMARY KEY);
+            CREATE TABLE swapped(id INTEGER PRIMARY KEY, v TEXT);
+            INSERT INTO keep VALUES (1, 'a'); INSERT INTO gone VALUES (1); INSERT INTO swapped VALUES (1, 'x');
+            """)
+        _ = try h.captured()
+        _ = try Self.applyLog(h)
+        try h.capture.close()
+        let mark = try h.log.lastLSN()
+        // While stopped; then a checkpoint that restarts the WAL, so continuity is lost.
+        try h.writer.execute("""
+            ALTER TABLE keep ADD COLUMN w INTEGER DEFAULT 7; DROP TABLE gone; DROP TABLE swapped;
+            CREATE TABLE swapped(code TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID; INSERT INTO swapped VALUES ('c', 'y');
+            CREATE TABLE fresh(id INTEGER PRIMARY KEY); INSERT INTO fresh VALUES (5);
+            """)
+        _ = try h.writer.query("PRAGMA wal_checkpoint(TRUNCATE)")
+        let restarted = try WALCapture(sourcePath: h.dir.path("source.db"), log: h.log, service: "svc", logger: .silent)
+        try restarted.captureAvailable()
+        let events = try h.log.read(after: mark, limit: 1_000)
+        let announced = events.compactMap { event -> String? in
+            if case .schema(let s) = event.body { return "\(s.kind.rawValue) \(s.table)" }
+            return nil
+        }
+        XCTAssertEqual(announced, ["create fresh", "drop gone", "alter keep", "drop swapped", "create swapped"])
+        XCTAssertEqual(events.dropFirst(announced.count).first.map(Self.isEpochStart), true, "then the resync epoch")
+        try Self.assertReplicaConsistent(h, "the read model that followed the stream: ")
+        try restarted.close()
+    }
+
     /// The daemon's group commit: commits that follow an append gather for the linger time
     /// and go to the log together, and none is lost or reordered on the way.
     func testTheDaemonGathersCommitsThatFollowAnAppend() throws {

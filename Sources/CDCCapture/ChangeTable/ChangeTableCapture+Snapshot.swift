@@ -3,22 +3,6 @@ import CDCSQLite
 import CDCTransport
 
 extension ChangeTableCapture {
-    /// Queues a `requested` snapshot epoch for the log's unserved snapshot requests.
-    func queueSnapshotRequests() throws {
-        let requests = try log.pendingSnapshotRequests()
-        guard !requests.isEmpty else { return }
-        var ids: Set<Int64>? = []
-        for request in requests {
-            if request.tables.isEmpty { ids = nil; break }
-            for name in request.tables {
-                if let record = meta.table(named: name) { ids?.insert(record.id) } else {
-                    logger.warning("\(sourcePath): snapshot request \(request.id) names \(quoteIdentifier(name)), which is not captured; ignoring that table")
-                }
-            }
-        }
-        pendingSnapshot = PendingSnapshot(tableIDs: ids, reason: "requested", requestIDs: requests.map(\.id))
-    }
-
     /// Runs one snapshot epoch: in ONE read transaction on the source, reads H, the highest
     /// change sequence ever assigned; for a partial epoch first streams the other tables'
     /// changes up to H; then emits `snapshot_start`, one `snapshot` event per row of each
@@ -112,12 +96,14 @@ extension ChangeTableCapture {
         consumedSeq = boundary
         try deleteConsumedRows()
         pendingSnapshot = nil
+        // Queued request work read at the old position: queue it again from the log.
+        dropQueuedRequests()
         logger.info("\(sourcePath): snapshot epoch (\(request.reason)) done: \(appended) event(s), change seq \(boundary)")
         return appended
     }
 
     /// Marks the last change event in `buffer` as the last of its group.
-    private func markLastOfGroup(_ buffer: inout [Event]) {
+    func markLastOfGroup(_ buffer: inout [Event]) {
         guard let i = buffer.lastIndex(where: { $0.change != nil }), case .change(var c) = buffer[i].body else { return }
         c.transaction.isLast = true
         buffer[i].body = .change(c)

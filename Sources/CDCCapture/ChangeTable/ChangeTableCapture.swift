@@ -37,6 +37,14 @@ public final class ChangeTableCapture {
     var openGroup: OpenGroup?
     /// A snapshot epoch to run before streaming more: table ids (`nil`: all) and reason.
     var pendingSnapshot: PendingSnapshot?
+    /// Snapshot requests being served between stream batches (ChangeTableCapture+Requests.swift):
+    /// a chunked `requested` epoch, keyed requests, and the ids of both.
+    var incrementalEpoch: IncrementalEpoch?
+    var keyedRequests: [KeyedRequest] = []
+    var queuedRequestIDs = Set<Int64>()
+    /// Tests only: runs inside a request step's read transaction, after its snapshot rows
+    /// were read and before they are appended (a writer committing there must win).
+    var requestReadHook: (() throws -> Void)?
     var isStarted = false
     var changeRowStatement: (width: Int, statement: Statement)?
     var defaultValues: [String: SQLiteValue] = [:]
@@ -86,10 +94,16 @@ public final class ChangeTableCapture {
         guard mode == "wal" else { throw CaptureError.notInWALMode(path: sourcePath, journalMode: mode) }
         guard let meta = try ChangeTableMeta.read(from: connection) else { throw CaptureError.notInstalled(path: sourcePath) }
         self.meta = meta
-        // Fail now, with a clear message, when the agent could not delete consumed rows
-        // later: a read-only file or connection, or a lock held beyond the busy timeout.
-        try connection.execute("BEGIN IMMEDIATE")
-        try connection.execute("ROLLBACK")
+        // Fail now, with a clear message, when the agent could never delete consumed rows: a
+        // read-only file or connection. A lock the service holds beyond the busy timeout is
+        // not that: the capture waits for it (the daemon backs off and retries; --once
+        // reports it when its own write is refused).
+        do {
+            try connection.execute("BEGIN IMMEDIATE")
+            try connection.execute("ROLLBACK")
+        } catch let error as SQLiteError where error.isBusy {
+            logger.debug("\(sourcePath): the service holds its write lock; capture starts when it lets go")
+        }
         agentLock = try AgentLock(sourcePath: sourcePath)
         let name = service ?? Self.defaultServiceName(forPath: sourcePath)
         source = SourceInfo(service: name, database: sourcePath, mode: .triggers)
@@ -161,6 +175,7 @@ public final class ChangeTableCapture {
         while !stop() {
             rounds += 1
             try refreshSchemaIfChanged()
+            appended += try announceSchemaChanges()
             if openGroup == nil {
                 if pendingSnapshot == nil { try queueSnapshotRequests() }
                 if let p = pendingSnapshot {
@@ -171,7 +186,12 @@ public final class ChangeTableCapture {
             }
             let (n, more) = try captureBatch()
             appended += n
-            if !more { break }
+            if !more {
+                // Caught up: one step of request work (a chunk, or a keyed request), then
+                // the stream again, so commits made meanwhile are not held back.
+                guard pendingSnapshot == nil, openGroup == nil, !stop(), let step = try runRequestStep() else { break }
+                appended += step
+            }
         }
         totalEvents += appended
         if appended > 0 {

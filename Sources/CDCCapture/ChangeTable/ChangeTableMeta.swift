@@ -22,7 +22,8 @@ struct CapturedTableRecord: Hashable, Sendable {
 ///
 /// Keys: `format`, `install_id`, `width`, `next_table_id`, and per table id `t`:
 /// `table.t.name`, `table.t.gen`, `table.t.version`, `table.t.shape`, `table.t.gen.g.columns`;
-/// plus `last_lsn`, written by the capture loop (not part of this value).
+/// plus `last_lsn`, `consumed_seq` and `announce` (schema changes not yet in the log), written
+/// by the capture loop (not part of this value).
 struct ChangeTableMeta: Hashable, Sendable {
     var installID: String
     var width: Int
@@ -78,7 +79,7 @@ struct ChangeTableMeta: Hashable, Sendable {
     /// Replaces the meta table's rows with this value (inside the caller's write transaction),
     /// keeping `last_lsn`, which the capture loop maintains on its own.
     func write(to connection: Connection) throws {
-        try connection.execute("DELETE FROM \(ChangeTableLayout.metaTable) WHERE key NOT IN ('last_lsn', 'consumed_seq')")
+        try connection.execute("DELETE FROM \(ChangeTableLayout.metaTable) WHERE key NOT IN ('last_lsn', 'consumed_seq', 'announce')")
         let insert = try connection.prepare("INSERT INTO \(ChangeTableLayout.metaTable)(key, value) VALUES (?, ?)")
         try insert.run([.string("format"), .integer(ChangeTableLayout.formatVersion)])
         try insert.run([.string("install_id"), .string(installID)])

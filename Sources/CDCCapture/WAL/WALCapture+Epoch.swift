@@ -23,8 +23,13 @@ extension WALCapture {
         // the frames committed in between.
         try readWholeWAL(continuing: false)
         // Frequent short attempts, as for the barrier cycle (a busy writer starves SQLite's
-        // busy handler); a busy error after the busy timeout is retried by the daemon.
-        guard try acquireBarrier(waitMilliseconds: options.busyTimeoutMilliseconds) else {
+        // busy handler); a busy error after the busy timeout is retried by the daemon. While
+        // it waits, it keeps reading what the service commits, so that under the barrier only
+        // a short tail is left (docs/wal-capture-protocol.md, step 4).
+        let acquired = try acquireBarrier(waitMilliseconds: options.busyTimeoutMilliseconds) { backlog in
+            if backlog > Self.barrierReadLimitFrames { try self.readWholeWAL(continuing: true) }
+        }
+        guard acquired else {
             throw SQLiteError(code: .busy, message: "the service kept its write lock for \(options.busyTimeoutMilliseconds) ms; the snapshot epoch waits for a moment between its transactions", path: sourcePath)
         }
         do {
@@ -55,6 +60,12 @@ extension WALCapture {
             if state.isEmpty { FaultPoint.reached(reason == "resync" ? FaultPoint.resyncBatch : FaultPoint.snapshotBatch) }
         }
         let now = EventLog.nowMilliseconds()
+        if reason == "resync" {
+            for change in try missedSchemaChanges() {
+                buffer.append(Event(lsn: LSN(lsn), source: source, timestampMilliseconds: now, body: .schema(change)))
+                lsn += 1
+            }
+        }
         let epoch = SnapshotEpoch(epoch: LSN(lsn), tables: tables.map(\.schema.name), reason: reason)
         buffer.append(Event(lsn: LSN(lsn), source: source, timestampMilliseconds: now, body: .snapshotStart(epoch)))
         lsn += 1
@@ -82,6 +93,10 @@ extension WALCapture {
         buffer.append(Event(lsn: LSN(lsn), source: source, timestampMilliseconds: now, body: .snapshotEnd(epoch)))
         try flush(state: try positionState(appending: buffer.count))
         pendingEpoch = nil
+        // A requested epoch in progress was read at the old position: its requests are still
+        // pending in the log and are queued again.
+        incrementalEpoch = nil
+        requestsLogVersion = -1
         pinnedSincePosition = true
         logger.info("\(sourcePath): snapshot epoch (\(reason)) done: \(appended) event(s)")
         return appended

@@ -120,6 +120,14 @@ public final class WALCapture {
     /// Set when a resync or initial epoch must run before streaming goes on.
     var pendingEpoch: String?
     var started = false
+    /// The log's `PRAGMA data_version` when its snapshot requests were last looked at: a
+    /// request is a commit of another connection to the log, so only a change means one.
+    var requestsLogVersion: Int64 = -1
+    /// A `requested` epoch being read in chunks between capture passes (WALCapture+Requests.swift).
+    var incrementalEpoch: IncrementalEpoch?
+    /// Tests only: runs while a snapshot request is served, after its rows were read and
+    /// before they are appended (a writer committing there must win).
+    var requestReadHook: (() throws -> Void)?
     /// Whether a pin has been held without a gap since ``position`` was read (a restarted
     /// WAL is then known to hold nothing unread from the old generation).
     var pinnedSincePosition = false
@@ -226,18 +234,31 @@ public final class WALCapture {
             guard let n = try runEpoch(reason: reason, until: stop) else { return 0 }
             appended += n
         }
-        // Each step reads at least to the snapshot of the pin it took; a service writing
-        // without pause keeps the steps coming until the agent catches up.
-        var caughtUp = false
-        repeat {
-            let step = try advance()
-            appended += step.appended
-            caughtUp = step.caughtUp
-        } while !caughtUp && pendingEpoch == nil && !stop()
-        // Only when caught up: under the barrier the agent reads what is left, and the
-        // service's writers wait for that.
-        if caughtUp, let p = position, p.frameIndex >= options.checkpointThresholdFrames {
-            appended += try barrierCycle()
+        while true {
+            // Each step reads at least to the snapshot of the pin it took; a service writing
+            // without pause keeps the steps coming until the agent catches up.
+            var caughtUp = false
+            repeat {
+                let step = try advance()
+                appended += step.appended
+                caughtUp = step.caughtUp
+            } while !caughtUp && pendingEpoch == nil && !stop()
+            // Only when caught up: under the barrier the agent reads what is left, and the
+            // service's writers wait for that.
+            if caughtUp, let p = position, p.frameIndex >= options.checkpointThresholdFrames {
+                appended += try barrierCycle()
+            }
+            // Requests are served at the capture position, so only when caught up
+            // (docs/operations.md, "Re-snapshot on demand").
+            guard caughtUp, pendingEpoch == nil, !stop() else { break }
+            let logVersion = try log.changeCounter()
+            if logVersion != requestsLogVersion {
+                requestsLogVersion = logVersion
+                appended += try serveSnapshotRequests()
+            }
+            // One chunk, then capture again what was committed meanwhile, until the epoch ends.
+            guard incrementalEpoch != nil, pendingEpoch == nil else { break }
+            appended += try serveEpochChunk()
         }
         return appended
     }
@@ -268,7 +289,8 @@ public final class WALCapture {
                 // this moment is captured, which is what a heartbeat at this time claims.
                 let checkedAt = EventLog.nowMilliseconds()
                 let stamp = WALFileStamp(path: sourcePath + "-wal")
-                if stamp != lastSeen || pendingEpoch != nil || !started || chores.isBackingOff {
+                let requestsMayWait = try log.changeCounter() != requestsLogVersion
+                if stamp != lastSeen || pendingEpoch != nil || !started || chores.isBackingOff || requestsMayWait || incrementalEpoch != nil {
                     if let last = lastAppend, pendingEpoch == nil, !chores.isBackingOff {
                         // Group commit: let the commits that follow an append gather.
                         let since = DispatchTime.now().uptimeNanoseconds - last

@@ -30,6 +30,13 @@ struct WALSchemaVersions {
         return true
     }
 
+    /// Gives `schema` a version above `version` (the newest one consumers have seen, when
+    /// the stored versions were lost or are behind the log) and records it.
+    mutating func raise(_ schema: inout TableSchema, above version: Int64) {
+        schema.version = max(schema.version, version + 1)
+        entries[schema.name] = (schema.version, ChangeTableLayout.shapeText(of: schema))
+    }
+
     /// Moves a renamed table's versions to its new name, one version up (a rename is a
     /// schema change: the table's name is part of what consumers address).
     mutating func rename(from old: String, to new: String, schema: inout TableSchema) {
