@@ -51,9 +51,7 @@ B = os.path.abspath(args.bin)
 T0 = time.time()
 
 POINTS = {
-    # WAL mode serves no sink snapshot requests yet, so its snapshot epochs are the initial one
-    # (killed in every run's set-up) and the resync epochs.
-    "wal": ["random", "random", "resync.batch", "txn.batch", "wal.barrier.held",
+    "wal": ["random", "random", "snapshot.batch", "resync.batch", "txn.batch", "wal.barrier.held",
             "wal.barrier.read", "wal.barrier.checkpoint", "sink.apply", "sink.commit"],
     "triggers": ["random", "random", "snapshot.batch", "resync.batch", "txn.batch", "changetable.delete",
                  "sink.apply", "sink.commit"],

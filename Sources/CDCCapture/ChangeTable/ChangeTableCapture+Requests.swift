@@ -155,6 +155,9 @@ extension ChangeTableCapture {
                 finished = true
             }
         }
+        // A chunk of a requested epoch is appended: between chunks, or (the last) before the
+        // requests are marked served.
+        FaultPoint.reached(FaultPoint.snapshotBatch)
         if finished, let epoch = work.epoch {
             try log.markSnapshotRequestsServed(work.requestIDs, epoch: epoch)
             queuedRequestIDs.subtract(work.requestIDs)

@@ -135,6 +135,9 @@ extension WALCapture {
             }
         }
         guard let appended else { return 0 }
+        // A chunk of a requested epoch is appended: between chunks, or (the last) before the
+        // requests are marked served.
+        FaultPoint.reached(FaultPoint.snapshotBatch)
         if finished, let epoch = work.epoch {
             try log.markSnapshotRequestsServed(work.requestIDs, epoch: epoch)
             incrementalEpoch = nil
