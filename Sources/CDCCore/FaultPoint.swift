@@ -21,8 +21,7 @@ import Foundation
 public enum FaultPoint {
     /// In a snapshot epoch (not a resync), after a batch of its events was appended and
     /// before the epoch's last append stores the position; in a requested epoch (served in
-    /// chunks between captures), after each chunk, the last one before its requests are marked
-    /// served (both capture modes).
+    /// chunks between captures), after each chunk (both capture modes).
     public static let snapshotBatch = "snapshot.batch"
     /// The same inside a resync epoch (reason `resync`).
     public static let resyncBatch = "resync.batch"

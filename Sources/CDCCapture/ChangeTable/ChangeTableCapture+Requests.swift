@@ -127,7 +127,7 @@ extension ChangeTableCapture {
         }
         guard var work = incrementalEpoch else { return nil }
         var finished = false
-        let appended = try readAtPosition { add, closeGroup, lsn in
+        let appended = try readAtPosition(served: { finished ? work.epoch.map { (work.requestIDs, $0) } : nil }) { add, closeGroup, lsn in
             let now = EventLog.nowMilliseconds()
             // Tables dropped since the request are left out of the markers and the reads.
             let names = work.tableIDs.compactMap { schemas[$0]?.name }
@@ -155,11 +155,10 @@ extension ChangeTableCapture {
                 finished = true
             }
         }
-        // A chunk of a requested epoch is appended: between chunks, or (the last) before the
-        // requests are marked served.
+        // A chunk of a requested epoch is appended (the last one with its requests marked
+        // served): a kill here must cost at most the epoch's rest.
         FaultPoint.reached(FaultPoint.snapshotBatch)
         if finished, let epoch = work.epoch {
-            try log.markSnapshotRequestsServed(work.requestIDs, epoch: epoch)
             queuedRequestIDs.subtract(work.requestIDs)
             incrementalEpoch = nil
             logger.info("\(sourcePath): snapshot epoch \(epoch) (requested) done")
@@ -176,12 +175,13 @@ extension ChangeTableCapture {
     /// - Parameter emit: adds events through `add`, numbering them from `lsn` (the next
     ///   LSN); `closeGroup` marks the last event added as the last of its group.
     /// - Returns: events appended.
-    private func readAtPosition(_ emit: (_ add: (Event) throws -> Void, _ closeGroup: () -> Void, _ lsn: inout Int64) throws -> Void) throws -> Int {
+    private func readAtPosition(served: () -> (ids: [Int64], epoch: LSN)? = { nil },
+                                _ emit: (_ add: (Event) throws -> Void, _ closeGroup: () -> Void, _ lsn: inout Int64) throws -> Void) throws -> Int {
         var buffer: [Event] = []
         var appended = 0
-        func flush(state: [String: SQLiteValue] = [:]) throws {
+        func flush(state: [String: SQLiteValue] = [:], served: (ids: [Int64], epoch: LSN)? = nil) throws {
             guard !buffer.isEmpty || !state.isEmpty else { return }
-            try log.append(buffer, state: state)
+            try log.append(buffer, state: state, servedRequests: served)
             appended += buffer.count
             buffer.removeAll(keepingCapacity: true)
         }
@@ -214,7 +214,9 @@ extension ChangeTableCapture {
             try requestReadHook?()
             return h
         }
-        try flush(state: stateForLog(changeSeq: h, appending: buffer.count, lastRowFingerprint: fingerprint, startedAt: startedAt))
+        // The requests an epoch's end serves are marked in its last append (one transaction),
+        // so a kill can never leave a finished epoch with its requests pending.
+        try flush(state: stateForLog(changeSeq: h, appending: buffer.count, lastRowFingerprint: fingerprint, startedAt: startedAt), served: served())
         consumedSeq = h
         try deleteConsumedRows()
         return appended

@@ -102,7 +102,7 @@ extension WALCapture {
     func serveEpochChunk() throws -> Int {
         guard started, pendingEpoch == nil, var work = incrementalEpoch else { return 0 }
         var finished = false
-        let appended = try readAtPosition { batch, validate, pages in
+        let appended = try readAtPosition(served: { finished ? work.epoch.map { (work.requestIDs, $0) } : nil }) { batch, validate, pages in
             let present = { (name: String) in self.tables.first { $0.schema.name == name } }
             // Tables dropped or renamed since the request are left out of markers and reads.
             let names = work.tableNames.filter { present($0) != nil }
@@ -135,11 +135,10 @@ extension WALCapture {
             }
         }
         guard let appended else { return 0 }
-        // A chunk of a requested epoch is appended: between chunks, or (the last) before the
-        // requests are marked served.
+        // A chunk of a requested epoch is appended (the last one with its requests marked
+        // served): a kill here must cost at most the epoch's rest.
         FaultPoint.reached(FaultPoint.snapshotBatch)
         if finished, let epoch = work.epoch {
-            try log.markSnapshotRequestsServed(work.requestIDs, epoch: epoch)
             incrementalEpoch = nil
             // Requests that arrived while it ran are looked at again.
             requestsLogVersion = -1
@@ -155,7 +154,8 @@ extension WALCapture {
     /// - Returns: events appended, or `nil` when a checkpoint copied newer pages into the
     ///   database file while they were read: nothing more is appended, and a resync epoch
     ///   (which also drops the queued epoch; its requests stay pending) is set to run.
-    private func readAtPosition(_ body: (WALEventBatch, () throws -> Void, CachedPageSource<CapturePages>) throws -> Void) throws -> Int? {
+    private func readAtPosition(served: () -> (ids: [Int64], epoch: LSN)? = { nil },
+                                _ body: (WALEventBatch, () throws -> Void, CachedPageSource<CapturePages>) throws -> Void) throws -> Int? {
         let pages = try snapshotSource(atCommit: pageMap.commits.last)
         let safeFrames = pageMap.commits.last.map { $0.frameIndex + 1 } ?? 0
         func validate() throws {
@@ -176,7 +176,9 @@ extension WALCapture {
         } catch let e as RowImageError {
             throw WALCaptureError.undecodable(path: sourcePath, reason: e.description)
         }
-        try batch.append(state: try positionState(appending: batch.buffer.count))
+        // The requests an epoch's end serves are marked in its last append (one transaction),
+        // so a kill can never leave a finished epoch with its requests pending.
+        try batch.append(state: try positionState(appending: batch.buffer.count), servedRequests: served())
         return batch.appended
     }
 

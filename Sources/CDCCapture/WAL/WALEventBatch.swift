@@ -142,11 +142,12 @@ final class WALEventBatch {
     /// Whether the buffer reached its limit.
     var isFull: Bool { buffer.count >= limit || bufferBytes >= byteLimit }
 
-    /// Appends the buffer with `state` (empty: events only).
-    func append(state: [String: SQLiteValue]) throws {
+    /// Appends the buffer with `state` (empty: events only), marking `servedRequests` served in
+    /// the same transaction (``EventLog/append(_:state:servedRequests:)``).
+    func append(state: [String: SQLiteValue], servedRequests: (ids: [Int64], epoch: LSN)? = nil) throws {
         guard !buffer.isEmpty || !state.isEmpty else { return }
         let started = DispatchTime.now().uptimeNanoseconds
-        try log.append(buffer, state: state)
+        try log.append(buffer, state: state, servedRequests: servedRequests)
         appendSeconds += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         appended += buffer.count
         appendCount += 1
