@@ -177,20 +177,7 @@ extension ChangeTableCapture {
     /// - Returns: events appended.
     private func readAtPosition(served: () -> (ids: [Int64], epoch: LSN)? = { nil },
                                 _ emit: (_ add: (Event) throws -> Void, _ closeGroup: () -> Void, _ lsn: inout Int64) throws -> Void) throws -> Int {
-        var buffer: [Event] = []
-        var appended = 0
-        func flush(state: [String: SQLiteValue] = [:], served: (ids: [Int64], epoch: LSN)? = nil) throws {
-            guard !buffer.isEmpty || !state.isEmpty else { return }
-            try log.append(buffer, state: state, servedRequests: served)
-            appended += buffer.count
-            buffer.removeAll(keepingCapacity: true)
-        }
-        func add(_ event: Event) throws {
-            // Flush before adding, so the newest event stays buffered and can still be marked
-            // the last of its group.
-            if buffer.count >= batchSize { try flush() }
-            buffer.append(event)
-        }
+        let buffer = BatchedLogAppender(log: log, batchSize: batchSize)
         let startedAt = try log.lastLSN()
         var lsn = startedAt.rawValue + 1
         var fingerprint: Int64 = 0
@@ -204,21 +191,21 @@ extension ChangeTableCapture {
                 guard let last = rows.last?.seq else { break }
                 cursor = last
                 for row in rows {
-                    for change in try pendingChanges(for: row) { try add(makeChangeEvent(change, lsn: &lsn, group: &group)) }
+                    for change in try pendingChanges(for: row) { try buffer.add(makeChangeEvent(change, lsn: &lsn, group: &group)) }
                 }
             }
             // The read ends at a transaction boundary (snapshot isolation): the group closes.
-            if group != nil { markLastOfGroup(&buffer) }
+            if group != nil { buffer.markLastOfGroup() }
             openGroup = nil
-            try emit(add, { markLastOfGroup(&buffer) }, &lsn)
+            try emit(buffer.add, buffer.markLastOfGroup, &lsn)
             try requestReadHook?()
             return h
         }
         // The requests an epoch's end serves are marked in its last append (one transaction),
         // so a kill can never leave a finished epoch with its requests pending.
-        try flush(state: stateForLog(changeSeq: h, appending: buffer.count, lastRowFingerprint: fingerprint, startedAt: startedAt), served: served())
+        try buffer.flush(state: stateForLog(changeSeq: h, appending: buffer.events.count, lastRowFingerprint: fingerprint, startedAt: startedAt), served: served())
         consumedSeq = h
         try deleteConsumedRows()
-        return appended
+        return buffer.appended
     }
 }

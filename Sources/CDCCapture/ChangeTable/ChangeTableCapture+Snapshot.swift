@@ -20,26 +20,13 @@ extension ChangeTableCapture {
         let tables = ids.compactMap { schemas[$0] }
         let epochTables = tables.map(\.name)
         logger.info("\(sourcePath): snapshot epoch (\(request.reason)) of \(epochTables.count) table(s) starting")
-        var appended = 0
         let startedAt = try log.lastLSN()
         var lsn = startedAt.rawValue + 1
-        var buffer: [Event] = []
+        // Mid-epoch batches only: the last append (with the position) ends the epoch.
+        let point = request.reason == "resync" ? FaultPoint.resyncBatch : FaultPoint.snapshotBatch
+        let buffer = BatchedLogAppender(log: log, batchSize: batchSize) { FaultPoint.reached(point) }
         var stopped = false
         var epochLSN = LSN.zero
-        func flush(state: [String: SQLiteValue] = [:], served: (ids: [Int64], epoch: LSN)? = nil) throws {
-            guard !buffer.isEmpty || !state.isEmpty else { return }
-            try log.append(buffer, state: state, servedRequests: served)
-            appended += buffer.count
-            buffer.removeAll(keepingCapacity: true)
-            // Mid-epoch only: the last append (with the position) ends the epoch.
-            if state.isEmpty { FaultPoint.reached(request.reason == "resync" ? FaultPoint.resyncBatch : FaultPoint.snapshotBatch) }
-        }
-        func add(_ event: Event) throws {
-            // Flush before adding, so the newest event stays in the buffer and can still be
-            // marked the last of its group.
-            if buffer.count >= batchSize { try flush() }
-            buffer.append(event)
-        }
         var boundaryFingerprint: Int64 = 0
         let boundary: Int64 = try withConsistentRead {
             // Every change row up to the highest assigned seq is reflected in what this read
@@ -59,26 +46,26 @@ extension ChangeTableCapture {
                     guard let last = rows.last?.seq else { break }
                     cursor = last
                     for row in rows where !inEpoch.contains(row.tableID) {
-                        for change in try pendingChanges(for: row) { try add(makeChangeEvent(change, lsn: &lsn, group: &group)) }
+                        for change in try pendingChanges(for: row) { try buffer.add(makeChangeEvent(change, lsn: &lsn, group: &group)) }
                     }
                 }
-                if group != nil { markLastOfGroup(&buffer) }
+                if group != nil { buffer.markLastOfGroup() }
             }
             let epoch = SnapshotEpoch(epoch: LSN(lsn), tables: epochTables, reason: request.reason)
             epochLSN = epoch.epoch
-            try add(Event(lsn: LSN(lsn), source: source, timestampMilliseconds: now, body: .snapshotStart(epoch)))
+            try buffer.add(Event(lsn: LSN(lsn), source: source, timestampMilliseconds: now, body: .snapshotStart(epoch)))
             lsn += 1
             var group: OpenGroup?
             for schema in tables {
                 if stop() { stopped = true; break }
                 try readRows(of: schema) { key, row in
                     let change = PendingChange(table: schema, operation: .snapshot, key: key, before: nil, after: row, timestampMilliseconds: now)
-                    try add(makeChangeEvent(change, lsn: &lsn, group: &group))
+                    try buffer.add(makeChangeEvent(change, lsn: &lsn, group: &group))
                 }
             }
             if stopped { return h }
-            if group != nil { markLastOfGroup(&buffer) }
-            try add(Event(lsn: LSN(lsn), source: source, timestampMilliseconds: now, body: .snapshotEnd(epoch)))
+            if group != nil { buffer.markLastOfGroup() }
+            try buffer.add(Event(lsn: LSN(lsn), source: source, timestampMilliseconds: now, body: .snapshotEnd(epoch)))
             lsn += 1
             return h
         }
@@ -91,23 +78,17 @@ extension ChangeTableCapture {
         // The requests are marked served with the epoch's last append (one transaction): a
         // crash between the two made every restart run the whole epoch again (found by the
         // kill -9 harness, killing the agent every few seconds).
-        try flush(state: stateForLog(changeSeq: boundary, appending: buffer.count, lastRowFingerprint: boundaryFingerprint, startedAt: startedAt),
+        try buffer.flush(state: stateForLog(changeSeq: boundary, appending: buffer.events.count, lastRowFingerprint: boundaryFingerprint, startedAt: startedAt),
                   served: request.requestIDs.isEmpty ? nil : (request.requestIDs, epochLSN))
         consumedSeq = boundary
         try deleteConsumedRows()
         pendingSnapshot = nil
         // Queued request work read at the old position: queue it again from the log.
         dropQueuedRequests()
-        logger.info("\(sourcePath): snapshot epoch (\(request.reason)) done: \(appended) event(s), change seq \(boundary)")
-        return appended
+        logger.info("\(sourcePath): snapshot epoch (\(request.reason)) done: \(buffer.appended) event(s), change seq \(boundary)")
+        return buffer.appended
     }
 
-    /// Marks the last change event in `buffer` as the last of its group.
-    func markLastOfGroup(_ buffer: inout [Event]) {
-        guard let i = buffer.lastIndex(where: { $0.change != nil }), case .change(var c) = buffer[i].body else { return }
-        c.transaction.isLast = true
-        buffer[i].body = .change(c)
-    }
 
     /// Streams every row of a table: its key (in `keyNames` order) and its full row.
     func readRows(of schema: TableSchema, _ body: ([SQLiteValue], [SQLiteValue]) throws -> Void) throws {
