@@ -276,9 +276,9 @@ final class SchemaEvolutionTests: XCTestCase {
         try assertConsistent(p, "unnamed column dropped")
     }
 
-    /// Change-table (trigger) mode emits no schema events: the agent rebuilds its triggers
-    /// after ADD or RENAME COLUMN and the next change events carry the new schema version.
-    /// The read model follows at that first event.
+    /// Change-table (trigger) mode: the agent rebuilds its triggers after ADD or RENAME COLUMN
+    /// and announces an `alter` schema event, so the read model follows before any row of the
+    /// table changes; the next change events carry the new schema version.
     func testTriggerModeColumnChangesReachTheReadModel() throws {
         let dir = try TemporaryDirectory(prefix: "schema-triggers")
         let db = dir.path("svc.db"), replica = dir.path("read.db")
@@ -297,9 +297,11 @@ final class SchemaEvolutionTests: XCTestCase {
             return try ReplicaChecker(sourcePath: db, replicaPath: replica).run()
         }
         XCTAssertTrue(try step("SELECT 1").isConsistent)
-        try service.execute("ALTER TABLE items ADD COLUMN colour TEXT DEFAULT 'none'")
+        let added = try step("ALTER TABLE items ADD COLUMN colour TEXT DEFAULT 'none'")
+        XCTAssertTrue(added.isConsistent, "the column is there before any row changes: \(added.render(json: false))")
         XCTAssertTrue(try step("UPDATE items SET colour = 'red' WHERE id = 1").isConsistent)
-        try service.execute("ALTER TABLE items RENAME COLUMN name TO title")
+        let renamedOnly = try step("ALTER TABLE items RENAME COLUMN name TO title")
+        XCTAssertTrue(renamedOnly.isConsistent, renamedOnly.render(json: false))
         let renamed = try step("UPDATE items SET qty = 1 WHERE id = 2")
         XCTAssertTrue(renamed.isConsistent, renamed.render(json: false))
         XCTAssertEqual(try Connection(path: replica, mode: .readOnly).tableSchema("items").columnNames, ["id", "title", "qty", "price", "colour"])

@@ -5,8 +5,9 @@ extension ChangeTableCapture {
     /// When `PRAGMA schema_version` moved (or `force`), re-reads every captured table's
     /// schema and repairs the capture in one short write transaction on the agent's own
     /// objects:
-    /// - columns changed (ALTER TABLE ADD/RENAME COLUMN): bump the table's schema version and
-    ///   rebuild its triggers with a new generation, widening `_cdc_changes` if needed;
+    /// - columns changed (ALTER TABLE ADD/RENAME COLUMN): bump the table's schema version,
+    ///   rebuild its triggers with a new generation, widening `_cdc_changes` if needed, and
+    ///   record an `alter` schema event to announce;
     /// - triggers missing (the table was dropped and created again, or someone dropped
     ///   them): rebuild them and queue a resync snapshot epoch of that table, since its
     ///   changes in between were not recorded;
@@ -81,6 +82,10 @@ extension ChangeTableCapture {
                 newSchemas[record.id] = stamped
                 if let renamedFrom, logKnowsTables, !resyncAll {
                     announcements.append(PendingAnnouncement(kind: .rename, table: record.name, previous: renamedFrom, schema: stamped))
+                } else if shapeChanged, complete, logKnowsTables, !resyncAll {
+                    // ALTER TABLE (the triggers survived it): announced, so the read model
+                    // gains or renames the column now, not at the table's next row change.
+                    announcements.append(PendingAnnouncement(kind: .alter, table: record.name, previous: record.name, schema: stamped))
                 }
                 if isStarted && meta.tables[record.id] == nil && !resyncAll { resync.insert(record.id) }
             }
