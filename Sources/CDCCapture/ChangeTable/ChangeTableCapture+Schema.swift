@@ -91,6 +91,7 @@ extension ChangeTableCapture {
             }
             try fresh.write(to: connection)
             if announcements.count != announced { try storeAnnouncements(announcements) }
+            announcementsPending = !announcements.isEmpty
             meta = fresh
             schemas = newSchemas
             // A table no longer captured needs a new snapshot if it is captured again.

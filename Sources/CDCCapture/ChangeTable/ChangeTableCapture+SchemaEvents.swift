@@ -66,9 +66,9 @@ extension ChangeTableCapture {
     /// - Returns: the events appended.
     /// - Throws: ``SQLiteError`` (busy included), ``EventLogError``.
     func announceSchemaChanges() throws -> Int {
-        guard isStarted else { return 0 }
+        guard isStarted, announcementsPending else { return 0 }
         var list = try pendingAnnouncements()
-        guard !list.isEmpty else { return 0 }
+        guard !list.isEmpty else { announcementsPending = false; return 0 }
         if let p = pendingSnapshot, p.tableIDs == nil {
             guard list.contains(where: { $0.kind == .rename }) else { return 0 }
             list = list.map { $0.kind == .rename ? PendingAnnouncement(kind: .drop, table: $0.previous, previous: $0.previous, schema: $0.schema) : $0 }
@@ -87,6 +87,7 @@ extension ChangeTableCapture {
             try storeAnnouncements([])
             try connection.execute("INSERT OR REPLACE INTO \(ChangeTableLayout.metaTable)(key, value) VALUES ('last_lsn', ?)", [.integer(lsn.rawValue)])
         }
+        announcementsPending = false
         for a in list {
             logger.info("\(sourcePath): announced \(a.kind.rawValue) of \(quoteIdentifier(a.previous))\(a.kind == .rename ? " to \(quoteIdentifier(a.table))" : ""), schema version \(a.schema.version)")
         }

@@ -46,6 +46,10 @@ public final class ChangeTableCapture {
     /// were read and before they are appended (a writer committing there must win).
     var requestReadHook: (() throws -> Void)?
     var isStarted = false
+    /// Whether `_cdc_meta` holds schema changes not yet announced in the log (set by the
+    /// schema check, which reads them; ChangeTableCapture+SchemaEvents), so the capture loop
+    /// does not query for them every round.
+    var announcementsPending = false
     var changeRowStatement: (width: Int, statement: Statement)?
     var defaultValues: [String: SQLiteValue] = [:]
     var warnedUnknownTables = Set<Int64>()

@@ -43,7 +43,7 @@ extension WALCapture {
                 versions.raise(&tables[i].schema, above: old.version)
             }
             let schema = tables[i].schema
-            if old.keyNames != schema.keyNames || old.hasRowIDKey != schema.hasRowIDKey || old.isWithoutRowID != schema.isWithoutRowID {
+            if schema.hasAnotherKey(than: old) {
                 changes.append(SchemaChange(table: name, kind: .drop, schema: old))
                 changes.append(SchemaChange(table: name, kind: .create, schema: schema))
             } else {

@@ -157,24 +157,19 @@ extension WALCapture {
     private func readAtPosition(served: () -> (ids: [Int64], epoch: LSN)? = { nil },
                                 _ body: (WALEventBatch, () throws -> Void, CachedPageSource<CapturePages>) throws -> Void) throws -> Int? {
         let pages = try snapshotSource(atCommit: pageMap.commits.last)
-        let safeFrames = pageMap.commits.last.map { $0.frameIndex + 1 } ?? 0
-        func validate() throws {
-            if let info = checkpointInfo(), Int(info.backfilledFrames) > safeFrames { throw BackfillRace() }
-        }
+        let validate = backfillCheck(readingAt: pageMap.commits.last)
         let batch = try WALEventBatch(log: log, source: source, limit: options.batchSize, byteLimit: options.batchBytes)
         do {
-            try body(batch, validate, pages)
-            try requestReadHook?()
-            try validate()
+            try mappingDecodingErrors {
+                try body(batch, validate, pages)
+                try requestReadHook?()
+                try validate()
+            }
         } catch is BackfillRace {
             try batch.discardTransaction()
             logger.warning("\(sourcePath): a checkpoint copied frames past the agent's position into the database file while serving a snapshot request; running a resync epoch")
             pendingEpoch = "resync"
             return nil
-        } catch let e as PageDecodingError {
-            throw WALCaptureError.undecodable(path: sourcePath, reason: "\(e)")
-        } catch let e as RowImageError {
-            throw WALCaptureError.undecodable(path: sourcePath, reason: e.description)
         }
         // The requests an epoch's end serves are marked in its last append (one transaction),
         // so a kill can never leave a finished epoch with its requests pending.

@@ -122,11 +122,7 @@ extension WALCapture {
     func loadTables() throws {
         let pages = try snapshotSource(atCommit: pageMap.commits.last)
         try readSchema(from: pages)
-        do {
-            ownership = try PageOwnership.build(source: pages, roots: roots)
-        } catch let e as PageDecodingError {
-            throw WALCaptureError.undecodable(path: sourcePath, reason: "\(e)")
-        }
+        ownership = try mappingDecodingErrors { try PageOwnership.build(source: pages, roots: roots) }
     }
 
     /// Reads the schema of a snapshot into ``tables`` (versions stamped) and ``schemaCookie``.
@@ -410,12 +406,7 @@ extension WALCapture {
         // The old versions read from the database file are right only while no checkpoint has
         // copied a later frame into it (WALIndexCheckpointInfo): checked before any of this
         // transaction's events is appended, and once more at its end.
-        let safeFrames = oldCommit.map { $0.frameIndex + 1 } ?? 0
-        func validate() throws {
-            if let info = checkpointInfo(), Int(info.backfilledFrames) > safeFrames {
-                throw BackfillRace()
-            }
-        }
+        let validate = backfillCheck(readingAt: oldCommit)
         // The position before this transaction is still ``position`` while it is decoded; the
         // schema versions are the ones before it unless it changed the schema (readSchema
         // already stamped the new ones: then no state, and the old behaviour).
@@ -424,44 +415,42 @@ extension WALCapture {
             : nil
         batch.beginTransaction(timestampMilliseconds: EventLog.nowMilliseconds(), stateBefore: stateBefore)
         do {
-            for change in schemaChanges { try batch.add(change, validate: validate) }
-            // Take the map out while it changes, so the update happens in place (no copy).
-            var map = try ownership ?? PageOwnership.build(source: oldPages, roots: roots)
-            ownership = nil
-            let applied = try map.apply(changedPages: changed, old: oldPages, new: newPages, roots: roots)
-            ownership = map
-            // Schema events come first, but a table replaced under its name (another key) is
-            // announced as dropped and created, and its rows follow as a snapshot epoch.
-            let replaced = try WALTransactionDecoder.decode(old: oldPages, new: newPages, ownership: map, ownershipChanges: applied,
-                                                        oldTables: oldTables, newTables: tables,
-                                                        affectedPageBudget: options.diffPageBudget) { change in
-                try batch.add(change, validate: validate)
+            try mappingDecodingErrors {
+                for change in schemaChanges { try batch.add(change, validate: validate) }
+                // Take the map out while it changes, so the update happens in place (no copy).
+                var map = try ownership ?? PageOwnership.build(source: oldPages, roots: roots)
+                ownership = nil
+                let applied = try map.apply(changedPages: changed, old: oldPages, new: newPages, roots: roots)
+                ownership = map
+                // Schema events come first, but a table replaced under its name (another key) is
+                // announced as dropped and created, and its rows follow as a snapshot epoch.
+                let replaced = try WALTransactionDecoder.decode(old: oldPages, new: newPages, ownership: map, ownershipChanges: applied,
+                                                            oldTables: oldTables, newTables: tables,
+                                                            affectedPageBudget: options.diffPageBudget) { change in
+                    try batch.add(change, validate: validate)
+                }
+                for name in replaced.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
+                    guard let table = tables.first(where: { $0.schema.name == name }),
+                          let previous = oldTables.first(where: { $0.schema.name == name }) else { continue }
+                    batch.endTransaction()
+                    try batch.add(SchemaChange(table: name, kind: .drop, schema: previous.schema), validate: validate)
+                    try batch.add(SchemaChange(table: name, kind: .create, schema: table.schema), validate: validate)
+                    try snapshot(table, at: newPages, reason: "replaced", into: batch, validate: validate)
+                }
+                // A renamed table's rows did not change, so no row event names them under the new
+                // name: a snapshot epoch of the table, read from this commit's pages, does.
+                for renamed in schemaChanges where renamed.kind == .rename {
+                    guard let table = tables.first(where: { $0.schema.name == renamed.table }) else { continue }
+                    batch.endTransaction()
+                    try snapshot(table, at: newPages, reason: "rename", into: batch, validate: validate)
+                }
+                try validate()
             }
-            for name in replaced.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
-                guard let table = tables.first(where: { $0.schema.name == name }),
-                      let previous = oldTables.first(where: { $0.schema.name == name }) else { continue }
-                batch.endTransaction()
-                try batch.add(SchemaChange(table: name, kind: .drop, schema: previous.schema), validate: validate)
-                try batch.add(SchemaChange(table: name, kind: .create, schema: table.schema), validate: validate)
-                try snapshot(table, at: newPages, reason: "replaced", into: batch, validate: validate)
-            }
-            // A renamed table's rows did not change, so no row event names them under the new
-            // name: a snapshot epoch of the table, read from this commit's pages, does.
-            for renamed in schemaChanges where renamed.kind == .rename {
-                guard let table = tables.first(where: { $0.schema.name == renamed.table }) else { continue }
-                batch.endTransaction()
-                try snapshot(table, at: newPages, reason: "rename", into: batch, validate: validate)
-            }
-            try validate()
         } catch is BackfillRace {
             try batch.discardTransaction()
             logger.warning("\(sourcePath): a checkpoint copied frames past the agent's position into the database file before they were captured; running a resync epoch")
             pendingEpoch = "resync"
             return false
-        } catch let e as PageDecodingError {
-            throw WALCaptureError.undecodable(path: sourcePath, reason: "\(e)")
-        } catch let e as RowImageError {
-            throw WALCaptureError.undecodable(path: sourcePath, reason: e.description)
         }
         batch.endTransaction()
         statistics.transactions += 1
@@ -494,3 +483,28 @@ extension WALCapture {
 
 /// A checkpoint copied frames past the old snapshot into the database file during a read.
 struct BackfillRace: Error {}
+
+extension WALCapture {
+    /// A check, to run before and after reading pages of `commit` (or of the database file,
+    /// without one): they are right only while no checkpoint has copied a later frame into
+    /// the file (WALIndexCheckpointInfo, docs/wal-capture-protocol.md).
+    /// - Returns: a function that throws ``BackfillRace`` once that happened.
+    func backfillCheck(readingAt commit: WALPageMap.Commit?) -> () throws -> Void {
+        let safeFrames = commit.map { $0.frameIndex + 1 } ?? 0
+        return { [unowned self] in
+            if let info = self.checkpointInfo(), Int(info.backfilledFrames) > safeFrames { throw BackfillRace() }
+        }
+    }
+
+    /// Runs `body`, turning page and record decoding errors into
+    /// ``WALCaptureError/undecodable(path:reason:)`` for this source.
+    func mappingDecodingErrors<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let e as PageDecodingError {
+            throw WALCaptureError.undecodable(path: sourcePath, reason: "\(e)")
+        } catch let e as RowImageError {
+            throw WALCaptureError.undecodable(path: sourcePath, reason: e.description)
+        }
+    }
+}

@@ -27,8 +27,15 @@ public struct WALTable: Hashable, Sendable {
     /// (perhaps on the same root page) or a rename over the name gives this; its rows cannot
     /// be matched by key, and it is announced as dropped and created, not altered.
     func replaces(_ previous: WALTable) -> Bool {
-        previous.sql != sql && (previous.schema.keyNames != schema.keyNames
-            || previous.schema.hasRowIDKey != schema.hasRowIDKey || previous.layout.isWithoutRowID != layout.isWithoutRowID)
+        previous.sql != sql && (schema.hasAnotherKey(than: previous.schema) || previous.layout.isWithoutRowID != layout.isWithoutRowID)
+    }
+}
+
+extension TableSchema {
+    /// Whether rows of `other` cannot be matched with rows of this schema by key: other key
+    /// columns, a rowid key on one side only, or WITHOUT ROWID on one side only.
+    func hasAnotherKey(than other: TableSchema) -> Bool {
+        keyNames != other.keyNames || hasRowIDKey != other.hasRowIDKey || isWithoutRowID != other.isWithoutRowID
     }
 }
 
