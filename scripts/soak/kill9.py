@@ -44,6 +44,8 @@ ap.add_argument("--wal-autocheckpoint", type=int, default=0,
                 help="the writer's wal_autocheckpoint in WAL mode (0: off, the default; then every resync epoch must be a forced one. "
                      "SQLite's default 1000 makes the service checkpoint past the agent's position while it is down: expected resyncs)")
 ap.add_argument("--max-seconds", type=float, default=3600, help="no new trial starts after this (whole run)")
+ap.add_argument("--exclude", action="append", default=[], metavar="MODE:POINT",
+                help="leave a trial kind out of one mode (repeatable), e.g. triggers:resync.batch")
 args = ap.parse_args()
 seed = args.seed if args.seed is not None else random.randrange(1, 10**6)
 BASE = args.dir or os.path.join(os.environ.get("TMPDIR", "/tmp"), f"cdc-kill9-{seed}")
@@ -56,6 +58,11 @@ POINTS = {
     "triggers": ["random", "random", "snapshot.batch", "resync.batch", "txn.batch", "changetable.delete",
                  "sink.apply", "sink.commit"],
 }
+for item in args.exclude:
+    mode, _, point = item.partition(":")
+    if mode not in POINTS or point not in POINTS[mode]:
+        sys.exit(f"kill9.py: --exclude {item}: not a MODE:POINT of {POINTS}")
+    POINTS[mode] = [p for p in POINTS[mode] if p != point]
 
 
 class ModeRun:
